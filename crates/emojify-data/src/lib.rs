@@ -1,0 +1,22 @@
+//! Data for emojify: dataset readers, tokenizer, vocabulary, GloVe embeddings and batching.
+//!
+//! This crate knows nothing of burn: it turns files into plain Rust values (examples, token ids,
+//! an embedding matrix, padded id batches). The model and trainer crates build tensors from them.
+
+pub mod atomic;
+pub mod batch;
+pub mod dataset;
+pub mod embeddings;
+pub mod error;
+pub mod fetch;
+pub mod paths;
+pub mod tokenizer;
+pub mod vocab;
+
+pub use batch::{Batch, Encoded, batch_order};
+pub use dataset::{BadRowPolicy, Example, LabelledCsv, RowError, read_labelled_csv};
+pub use embeddings::Embeddings;
+pub use error::DataError;
+pub use paths::DataDir;
+pub use tokenizer::tokenize;
+pub use vocab::{OovPolicy, Vocabulary};
