@@ -1,1 +1,13 @@
+//! Training, evaluation, run directories and prediction for emojify; the `emojify` binary is a
+//! thin command-line layer over this library.
 
+pub mod backend;
+pub mod config;
+pub mod eval;
+pub mod pipeline;
+pub mod predict;
+pub mod run_dir;
+pub mod train;
+
+pub use backend::BackendKind;
+pub use config::RunConfig;

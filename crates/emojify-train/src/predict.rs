@@ -1,0 +1,99 @@
+//! Using a trained run: load its config, embedding and weights, then classify sentences.
+
+use std::path::Path;
+
+use anyhow::Context;
+use burn::prelude::*;
+use emojify_data::Embeddings;
+use emojify_model::Classifier;
+use serde::Serialize;
+
+use crate::backend::BackendKind;
+use crate::config::RunConfig;
+use crate::eval::argmax;
+use crate::pipeline::{build_model, encode, load_embeddings, load_weights};
+use crate::run_dir::{self, RunDir};
+use crate::train::probabilities;
+
+/// A trained model ready to classify sentences.
+pub struct Predictor {
+    pub config: RunConfig,
+    embeddings: Embeddings,
+    model: Classifier,
+    device: Device,
+}
+
+/// One classified sentence.
+#[derive(Debug, Clone, Serialize)]
+pub struct Prediction {
+    pub text: String,
+    pub label: usize,
+    pub display: String,
+    pub probability: f32,
+    pub probabilities: Vec<f32>,
+    /// Tokens the model saw (after OOV handling and truncation).
+    pub known_tokens: usize,
+    pub oov_tokens: usize,
+    pub truncated_tokens: usize,
+}
+
+impl Predictor {
+    /// Loads the run in `dir`; `backend` overrides the run's own.
+    pub fn from_run(dir: &Path, backend: Option<BackendKind>) -> anyhow::Result<Self> {
+        let run = RunDir::open(dir)?;
+        let config = RunConfig::load(&run.file(run_dir::CONFIG_FILE))?;
+        let embeddings = load_embeddings(&config)?;
+        let summary_path = run.file(run_dir::SUMMARY_FILE);
+        if let Ok(text) = std::fs::read_to_string(&summary_path) {
+            let summary: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{}: invalid JSON", summary_path.display()))?;
+            if let Some(sha) = summary.get("embedding_sha256").and_then(|v| v.as_str()) {
+                anyhow::ensure!(
+                    sha == embeddings.sha256,
+                    "{} was trained on embedding {} (SHA-256 {sha}) but `{}` now gives SHA-256 {}",
+                    dir.display(),
+                    config.embedding.source,
+                    config.embedding.source,
+                    embeddings.sha256
+                );
+            }
+        }
+        let device = backend.unwrap_or(config.backend).device();
+        let mut model = build_model(&config, &embeddings, &device);
+        load_weights(&mut model, &run.file(run_dir::WEIGHTS_FILE))?;
+        Ok(Predictor {
+            config,
+            embeddings,
+            model,
+            device,
+        })
+    }
+
+    /// Classifies each sentence. Empty, all-unknown and overlong sentences are handled: the
+    /// counts in each [`Prediction`] say what the model actually saw.
+    pub fn predict(&self, texts: &[String]) -> anyhow::Result<Vec<Prediction>> {
+        let encoded: Vec<_> = texts
+            .iter()
+            .map(|t| encode(&self.config, &self.embeddings, t))
+            .collect();
+        let probs = probabilities(&self.model, &encoded, &self.device)?;
+        Ok(texts
+            .iter()
+            .zip(encoded)
+            .zip(probs)
+            .map(|((text, e), p)| {
+                let label = argmax(&p);
+                Prediction {
+                    text: text.clone(),
+                    label,
+                    display: self.config.data.labels[label].clone(),
+                    probability: p[label],
+                    probabilities: p,
+                    known_tokens: e.length,
+                    oov_tokens: e.oov,
+                    truncated_tokens: e.truncated,
+                }
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,111 @@
+//! A run directory `runs/<name>-<timestamp>/`: every file in it is written atomically.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+/// Config, metrics, weights, predictions and summary of one training run.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    path: PathBuf,
+}
+
+pub const CONFIG_FILE: &str = "config.toml";
+pub const METRICS_FILE: &str = "metrics.csv";
+pub const WEIGHTS_FILE: &str = "model.bpk";
+pub const PREDICTIONS_FILE: &str = "predictions.csv";
+pub const SUMMARY_FILE: &str = "summary.json";
+
+impl RunDir {
+    /// Creates `<out>/<name>-<UTC timestamp>`, adding `-2`, `-3`… if that already exists.
+    pub fn create(out: &Path, name: &str) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+        let stamp = utc_stamp(std::time::SystemTime::now());
+        for n in 1.. {
+            let dir = if n == 1 {
+                out.join(format!("{name}-{stamp}"))
+            } else {
+                out.join(format!("{name}-{stamp}-{n}"))
+            };
+            match std::fs::create_dir(&dir) {
+                Ok(()) => return Ok(RunDir { path: dir }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
+            }
+        }
+        unreachable!("the loop returns")
+    }
+
+    /// Opens an existing run directory (it must hold a config).
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        let config = path.join(CONFIG_FILE);
+        anyhow::ensure!(
+            config.is_file(),
+            "{} is not a run directory: {} is missing",
+            path.display(),
+            config.display()
+        );
+        Ok(RunDir {
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Writes `name` inside the run directory atomically.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
+        emojify_data::atomic::write_bytes_atomic(&self.file(name), bytes)?;
+        Ok(())
+    }
+}
+
+/// `YYYYMMDD-HHMMSS` in UTC.
+fn utc_stamp(t: std::time::SystemTime) -> String {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_known_dates() {
+        let at = |s| std::time::UNIX_EPOCH + std::time::Duration::from_secs(s);
+        assert_eq!(utc_stamp(at(0)), "19700101-000000");
+        assert_eq!(utc_stamp(at(951_782_400 + 3661)), "20000229-010101");
+        assert_eq!(utc_stamp(at(1_795_392_000)), "20261123-000000");
+    }
+
+    #[test]
+    fn same_second_runs_get_distinct_dirs() {
+        let out = tempfile::tempdir().expect("dir");
+        let a = RunDir::create(out.path(), "x").expect("a");
+        let b = RunDir::create(out.path(), "x").expect("b");
+        assert_ne!(a.path(), b.path());
+    }
+}
