@@ -7,6 +7,7 @@ pub mod eval;
 pub mod pipeline;
 pub mod predict;
 pub mod run_dir;
+pub mod sweep;
 pub mod train;
 
 pub use backend::BackendKind;

@@ -25,6 +25,23 @@ enum Command {
     Train(TrainArgs),
     /// Classify sentences with a trained run (arguments, or one per line on stdin).
     Predict(PredictArgs),
+    /// Train the same config over several seeds and print a min/median/max accuracy table.
+    Sweep {
+        #[arg(long)]
+        config: PathBuf,
+        /// Seeds 1..=N.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+        seeds: u64,
+        #[arg(long)]
+        backend: Option<BackendKind>,
+        #[arg(long)]
+        epochs: Option<u64>,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also write the per-seed summaries as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Print the model's layers, output shapes and parameter counts.
     Summary {
         #[arg(long)]
@@ -117,6 +134,39 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Predict(args) => predict(args),
+        Command::Sweep {
+            config,
+            seeds,
+            backend,
+            epochs,
+            out,
+            json,
+        } => {
+            let mut config = RunConfig::load(&config)?;
+            if let Some(b) = backend {
+                config.backend = b;
+            }
+            if let Some(e) = epochs {
+                config.train.epochs = e as usize;
+            }
+            if let Some(o) = out {
+                config.out = o;
+            }
+            let seeds: Vec<u64> = (1..=seeds).collect();
+            let result = emojify_train::sweep::sweep(&config, &seeds)?;
+            println!(
+                "{} on {}, {} epochs:\n",
+                config.name, config.backend, config.train.epochs
+            );
+            print!("{}", result.markdown());
+            if let Some(path) = json {
+                emojify_data::atomic::write_bytes_atomic(
+                    &path,
+                    serde_json::to_string_pretty(&result)?.as_bytes(),
+                )?;
+            }
+            Ok(())
+        }
         Command::Summary { config } => {
             let config = RunConfig::load(&config)?;
             let embeddings = pipeline::load_embeddings(&config)?;

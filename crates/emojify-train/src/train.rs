@@ -193,7 +193,7 @@ pub fn train(config: &RunConfig, quiet: bool) -> anyhow::Result<Outcome> {
         bar.set_message(format!(
             "loss {loss:.4} train {train_acc:.3} test {test_acc:.3}"
         ));
-        if !quiet && (epoch == 1 || epoch % t.log_every == 0 || epoch == t.epochs) {
+        if !quiet && (epoch == 1 || epoch.is_multiple_of(t.log_every) || epoch == t.epochs) {
             // A hidden bar (no terminal) swallows println, so print directly then.
             let line = format!(
                 "epoch {epoch:>4}  loss {loss:.4}  train acc {train_acc:.3}  test acc {test_acc:.3}"
