@@ -99,6 +99,28 @@ fn summary_prints_parameter_totals() {
 }
 
 #[test]
+fn wgpu_without_the_requested_adapter_is_a_clear_error() {
+    let config = common::root().join("configs/emojify_v2.toml");
+    let (ok, _, err) = emojify(&[
+        "train",
+        "--config",
+        config.to_str().expect("utf8"),
+        "--backend",
+        "wgpu",
+        "--wgpu-device",
+        "discrete:7",
+        "--quiet",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("wgpu found no usable adapter for `discrete:7`"),
+        "{err}"
+    );
+    assert!(err.contains("mesa-vulkan-drivers"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
 fn predict_on_a_missing_run_is_a_clear_error() {
     let (ok, _, err) = emojify(&["predict", "--run", "/nonexistent/run", "hello"]);
     assert!(!ok);

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use emojify_data::{BadRowPolicy, OovPolicy};
 use serde::{Deserialize, Serialize};
 
-use crate::backend::BackendKind;
+use crate::backend::{BackendKind, WgpuChoice};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -37,6 +37,9 @@ pub struct RunConfig {
     pub seed: u64,
     #[serde(default)]
     pub backend: BackendKind,
+    /// The wgpu adapter when `backend = "wgpu"`: default, discrete:N, integrated:N, virtual:N, cpu.
+    #[serde(default)]
+    pub wgpu_device: WgpuChoice,
     /// Where relative data paths are looked up first (then `$EMOJIFY_DATA`, `./data`,
     /// `../shared/data`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

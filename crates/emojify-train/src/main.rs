@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use emojify_train::backend::WgpuChoice;
 use emojify_train::predict::Predictor;
 use emojify_train::{BackendKind, RunConfig, pipeline, train};
 
@@ -67,6 +68,9 @@ struct TrainArgs {
     config: PathBuf,
     #[arg(long)]
     backend: Option<BackendKind>,
+    /// wgpu adapter: default, discrete:N, integrated:N, virtual:N or cpu.
+    #[arg(long)]
+    wgpu_device: Option<WgpuChoice>,
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     epochs: Option<u64>,
     #[arg(long)]
@@ -114,6 +118,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let mut config = RunConfig::load(&args.config)?;
             if let Some(b) = args.backend {
                 config.backend = b;
+            }
+            if let Some(w) = args.wgpu_device {
+                config.wgpu_device = w;
             }
             if let Some(e) = args.epochs {
                 config.train.epochs = e as usize;
@@ -170,7 +177,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Summary { config } => {
             let config = RunConfig::load(&config)?;
             let embeddings = pipeline::load_embeddings(&config)?;
-            let model = pipeline::build_model(&config, &embeddings, &BackendKind::Flex.device());
+            let model = pipeline::build_model(
+                &config,
+                &embeddings,
+                &BackendKind::Flex.device(WgpuChoice::Default)?,
+            );
             println!("{}", model.summary(config.data.max_len));
             Ok(())
         }

@@ -58,7 +58,9 @@ impl Predictor {
                 );
             }
         }
-        let device = backend.unwrap_or(config.backend).device();
+        let device = backend
+            .unwrap_or(config.backend)
+            .device(config.wgpu_device)?;
         let mut model = build_model(&config, &embeddings, &device);
         load_weights(&mut model, &run.file(run_dir::WEIGHTS_FILE))?;
         Ok(Predictor {

@@ -56,6 +56,8 @@ pub struct Summary {
 #[derive(Debug)]
 pub struct Outcome {
     pub run_dir: RunDir,
+    /// The trained model, in inference mode.
+    pub model: Classifier,
     pub metrics: Vec<EpochMetrics>,
     pub summary: Summary,
 }
@@ -98,13 +100,14 @@ pub fn train(config: &RunConfig, quiet: bool) -> anyhow::Result<Outcome> {
             println!("{s}");
         }
     };
+    // The device first: a missing GPU adapter should fail before minutes of data loading.
+    let device = config.backend.device(config.wgpu_device)?;
+    device.seed(config.seed);
     let embeddings = load_embeddings(config)?;
     let (train, test) = load_splits(config, &embeddings)?;
     say(&train.report());
     say(&test.report());
 
-    let device = config.backend.device();
-    device.seed(config.seed);
     let train_device = device.clone().autodiff();
     let mut model = build_model(config, &embeddings, &train_device);
     let model_summary = model.summary(config.data.max_len);
@@ -254,6 +257,7 @@ pub fn train(config: &RunConfig, quiet: bool) -> anyhow::Result<Outcome> {
     }
     Ok(Outcome {
         run_dir: run,
+        model: valid,
         metrics,
         summary,
     })

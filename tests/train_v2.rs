@@ -1,0 +1,126 @@
+//! Emojifier-V2 on the real data: learning, a frozen embedding, the wgpu path on whatever adapter
+//! the machine has (Mesa's lavapipe in CI), and identical logits across backends.
+
+mod common;
+
+use burn::prelude::*;
+use emojify_data::fetch::{cache_dir, load_glove};
+use emojify_model::Classifier;
+use emojify_train::backend::WgpuChoice;
+use emojify_train::pipeline::{build_model, encode, load_weights, token_batch, weights_bytes};
+use emojify_train::predict::Predictor;
+use emojify_train::train::train;
+use emojify_train::{BackendKind, RunConfig};
+
+fn v2(out: &std::path::Path) -> RunConfig {
+    common::config("emojify_v2.toml", out)
+}
+
+fn embedding_values(model: &Classifier) -> Vec<f32> {
+    let Classifier::Lstm(m) = model else {
+        panic!("expected the LSTM model")
+    };
+    m.embedding
+        .weight
+        .val()
+        .into_data()
+        .try_into_vec_as::<f32>()
+        .expect("f32 data")
+}
+
+#[test]
+fn v2_learns_keeps_the_embedding_frozen_and_predicts() {
+    let out = tempfile::tempdir().expect("tmp");
+    let config = v2(out.path());
+    let outcome = train(&config, true).expect("training runs");
+    let s = &outcome.summary;
+    assert_eq!(s.trainable_params, 223_877);
+    assert_eq!(s.total_params, 20_223_927);
+    assert!(
+        s.train_accuracy >= 0.90,
+        "train accuracy {}",
+        s.train_accuracy
+    );
+    assert!(s.test_accuracy >= 0.75, "test accuracy {}", s.test_accuracy);
+
+    // The frozen embedding is bit-for-bit the GloVe matrix after training.
+    let glove = load_glove(&cache_dir().expect("cache")).expect("glove");
+    let after = embedding_values(&outcome.model);
+    assert!(
+        after == glove.matrix(),
+        "the frozen embedding changed during training"
+    );
+
+    // Weights on disk exclude the 80 MB embedding; predictions come back from the run dir.
+    let weights = std::fs::metadata(outcome.run_dir.file("model.bpk"))
+        .expect("weights")
+        .len();
+    assert!(weights < 2_000_000, "weights file is {weights} bytes");
+    let predictor = Predictor::from_run(outcome.run_dir.path(), None).expect("loads");
+    let p = predictor
+        .predict(&["not feeling happy".into(), "i adore you".into()])
+        .expect("predicts");
+    assert_eq!(
+        p[0].display, "😞",
+        "not feeling happy → {:?}",
+        p[0].probabilities
+    );
+    assert_eq!(p[1].display, "❤️", "i adore you → {:?}", p[1].probabilities);
+}
+
+#[test]
+fn v2_trains_on_wgpu() {
+    let out = tempfile::tempdir().expect("tmp");
+    let mut config = v2(out.path());
+    config.backend = BackendKind::Wgpu;
+    config.train.epochs = 3;
+    let outcome = train(&config, true).expect("wgpu training runs");
+    let losses: Vec<f64> = outcome.metrics.iter().map(|m| m.loss).collect();
+    assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
+    assert!(
+        losses[2] < losses[0],
+        "loss did not fall on wgpu: {losses:?}"
+    );
+    assert!(outcome.run_dir.file("model.bpk").is_file());
+}
+
+#[test]
+fn same_weights_give_the_same_logits_on_every_backend() {
+    let out = tempfile::tempdir().expect("tmp");
+    let config = v2(out.path());
+    let glove = load_glove(&cache_dir().expect("cache")).expect("glove");
+    let reference = build_model(&config, &glove, &Device::flex());
+    let weights = out.path().join("w.bpk");
+    std::fs::write(&weights, weights_bytes(&reference).expect("bytes")).expect("write");
+
+    let sentences =
+        std::fs::read_to_string(common::root().join("../shared/data/emojiset/tesss.csv"))
+            .expect("test set");
+    let encoded: Vec<_> = sentences
+        .lines()
+        .filter_map(|l| l.split(',').next())
+        .map(|t| encode(&config, &glove, t))
+        .collect();
+    let refs: Vec<_> = encoded.iter().collect();
+    let logits = |backend: BackendKind| -> Vec<f32> {
+        let device = backend.device(WgpuChoice::Default).expect("device");
+        let mut model = build_model(&config, &glove, &device);
+        load_weights(&mut model, &weights).expect("weights load");
+        model
+            .forward(&token_batch(&refs, &device))
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .expect("f32")
+    };
+    let flex = logits(BackendKind::Flex);
+    assert_eq!(flex.len(), 56 * 5);
+    for backend in [BackendKind::Ndarray, BackendKind::Wgpu] {
+        let other = logits(backend);
+        let worst = flex
+            .iter()
+            .zip(&other)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(worst <= 1e-4, "{backend} differs from flex by {worst}");
+    }
+}
