@@ -51,6 +51,14 @@ fn v2_learns_keeps_the_embedding_frozen_and_predicts() {
         "the frozen embedding changed during training"
     );
 
+    for plot in ["curves.png", "confusion.png"] {
+        let bytes = std::fs::read(outcome.run_dir.file(plot)).expect(plot);
+        assert!(
+            bytes.starts_with(b"\x89PNG") && bytes.len() > 5_000,
+            "{plot} is not a real PNG"
+        );
+    }
+
     // Weights on disk exclude the 80 MB embedding; predictions come back from the run dir.
     let weights = std::fs::metadata(outcome.run_dir.file("model.bpk"))
         .expect("weights")

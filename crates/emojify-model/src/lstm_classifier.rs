@@ -159,3 +159,53 @@ impl LstmClassifier {
         ModelSummary { layers }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(state: StateChoice, device: &Device) -> LstmClassifier {
+        let embedding = crate::init::normal([6, 4], 1.0, &mut crate::init::rng(9), device);
+        LstmClassifierConfig::new(3)
+            .with_hidden(5)
+            .with_dropout(0.0)
+            .with_state(state)
+            .init(embedding, 7, device)
+    }
+
+    fn logits(m: &LstmClassifier, ids: Vec<i64>, lengths: Vec<usize>, device: &Device) -> Vec<f32> {
+        let b = lengths.len();
+        let t = ids.len() / b;
+        let batch = TokenBatch {
+            ids: Tensor::from_data(TensorData::new(ids, [b, t]), device),
+            lengths,
+        };
+        m.forward(&batch)
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn last_token_reads_the_state_at_each_rows_true_end() {
+        let device = Device::flex();
+        let (step, token) = (
+            model(StateChoice::LastStep, &device),
+            model(StateChoice::LastToken, &device),
+        );
+        // Full rows: both choices read the same state.
+        let full = logits(&step, vec![1, 2, 3, 4, 5, 1], vec![3, 3], &device);
+        assert_eq!(
+            full,
+            logits(&token, vec![1, 2, 3, 4, 5, 1], vec![3, 3], &device)
+        );
+        // A padded row under last-token equals the unpadded row under last-step.
+        let padded = logits(&token, vec![1, 2, 0, 0], vec![2], &device);
+        let unpadded = logits(&step, vec![1, 2], vec![2], &device);
+        for (a, b) in padded.iter().zip(&unpadded) {
+            assert!((a - b).abs() < 1e-6, "{padded:?} vs {unpadded:?}");
+        }
+        // And differs from reading after the padding.
+        assert_ne!(padded, logits(&step, vec![1, 2, 0, 0], vec![2], &device));
+    }
+}

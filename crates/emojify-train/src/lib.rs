@@ -5,6 +5,7 @@ pub mod backend;
 pub mod config;
 pub mod eval;
 pub mod pipeline;
+pub mod plot;
 pub mod predict;
 pub mod run_dir;
 pub mod sweep;

@@ -15,6 +15,8 @@ pub const METRICS_FILE: &str = "metrics.csv";
 pub const WEIGHTS_FILE: &str = "model.bpk";
 pub const PREDICTIONS_FILE: &str = "predictions.csv";
 pub const SUMMARY_FILE: &str = "summary.json";
+pub const CURVES_FILE: &str = "curves.png";
+pub const CONFUSION_FILE: &str = "confusion.png";
 
 impl RunDir {
     /// Creates `<out>/<name>-<UTC timestamp>`, adding `-2`, `-3`… if that already exists.

@@ -243,6 +243,24 @@ pub fn train(config: &RunConfig, quiet: bool) -> anyhow::Result<Outcome> {
         run_dir::SUMMARY_FILE,
         serde_json::to_string_pretty(&summary)?.as_bytes(),
     )?;
+    let test_confusion = confusion(&test.labels, &predicted(&test_probs), config.num_classes());
+    let names: Vec<String> = (0..config.num_classes())
+        .map(|i| config.class_name(i).to_string())
+        .collect();
+    let title = format!("{} ({}, seed {})", config.name, config.backend, config.seed);
+    let plots = crate::plot::curves_png(&metrics, &title, &run.file(run_dir::CURVES_FILE))
+        .and_then(|()| {
+            crate::plot::confusion_png(
+                &test_confusion,
+                &names,
+                "test confusion matrix",
+                &run.file(run_dir::CONFUSION_FILE),
+            )
+        });
+    if let Err(e) = plots {
+        // The model and metrics are saved; a missing font must not cost the run.
+        eprintln!("warning: plots not written: {e:#}");
+    }
 
     if !quiet {
         println!(
@@ -250,8 +268,7 @@ pub fn train(config: &RunConfig, quiet: bool) -> anyhow::Result<Outcome> {
             summary.train_accuracy, summary.test_accuracy, summary.seconds
         );
         println!("\ntest confusion matrix:");
-        let m = confusion(&test.labels, &predicted(&test_probs), config.num_classes());
-        print!("{}", format_confusion(&m, &config.data.labels));
+        print!("{}", format_confusion(&test_confusion, &config.data.labels));
         print!("{}", mislabelled(config, &test, &test_probs));
         println!("\nrun directory: {}", run.path().display());
     }

@@ -1,0 +1,207 @@
+//! PNG plots of a run: loss and accuracy curves, and the test confusion matrix.
+//!
+//! Text is drawn with `ab_glyph` from a TrueType font found on the system (DejaVu Sans on
+//! Debian; `$EMOJIFY_FONT` overrides), so no font library is needed at build time.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::train::EpochMetrics;
+
+const FONT_PATHS: [&str; 6] = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/System/Library/Fonts/Supplemental/Arial.ttf",
+    "C:\\Windows\\Fonts\\arial.ttf",
+];
+
+/// Registers a system font once; the error says where it looked.
+fn ensure_font() -> Result<(), String> {
+    static READY: OnceLock<Result<(), String>> = OnceLock::new();
+    READY
+        .get_or_init(|| {
+            let mut candidates: Vec<PathBuf> = Vec::new();
+            if let Some(p) = std::env::var_os("EMOJIFY_FONT") {
+                candidates.push(p.into());
+            }
+            candidates.extend(FONT_PATHS.iter().map(PathBuf::from));
+            for path in &candidates {
+                if let Ok(bytes) = std::fs::read(path) {
+                    // plotters keeps fonts for the life of the process.
+                    let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+                    if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok() {
+                        return Ok(());
+                    }
+                }
+            }
+            Err(format!(
+                "no TrueType font for plot labels (install fonts-dejavu-core or set EMOJIFY_FONT); looked in: {}",
+                candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            ))
+        })
+        .clone()
+}
+
+/// Renders into an RGB buffer and writes it as PNG atomically.
+fn render_png(
+    path: &Path,
+    size: (u32, u32),
+    draw: impl FnOnce(DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>) -> Result<(), String>,
+) -> anyhow::Result<()> {
+    ensure_font().map_err(anyhow::Error::msg)?;
+    let mut buffer = vec![0u8; (size.0 * size.1 * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buffer, size).into_drawing_area();
+        draw(root).map_err(|e| anyhow::anyhow!("drawing {}: {e}", path.display()))?;
+    }
+    let mut png = Vec::new();
+    use image::ImageEncoder as _;
+    image::codecs::png::PngEncoder::new(&mut png)
+        .write_image(&buffer, size.0, size.1, image::ColorType::Rgb8)
+        .map_err(|e| anyhow::anyhow!("encoding {}: {e}", path.display()))?;
+    emojify_data::atomic::write_bytes_atomic(path, &png)?;
+    Ok(())
+}
+
+fn s<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
+
+/// Loss (left) and train/test accuracy (right) per epoch.
+pub fn curves_png(metrics: &[EpochMetrics], title: &str, path: &Path) -> anyhow::Result<()> {
+    render_png(path, (1100, 460), |root| {
+        root.fill(&WHITE).map_err(s)?;
+        let root = root.titled(title, ("sans-serif", 22)).map_err(s)?;
+        let (left, right) = root.split_horizontally(550);
+        let epochs = metrics.len().max(2) as f64;
+        let max_loss = metrics.iter().map(|m| m.loss).fold(0.0, f64::max).max(1e-3) * 1.05;
+
+        let mut loss = ChartBuilder::on(&left)
+            .caption("training loss", ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(55)
+            .build_cartesian_2d(1.0..epochs, 0.0..max_loss)
+            .map_err(s)?;
+        loss.configure_mesh()
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .x_desc("epoch")
+            .y_desc("cross-entropy")
+            .draw()
+            .map_err(s)?;
+        loss.draw_series(LineSeries::new(
+            metrics.iter().map(|m| (m.epoch as f64, m.loss)),
+            BLUE.stroke_width(2),
+        ))
+        .map_err(s)?;
+
+        let mut acc = ChartBuilder::on(&right)
+            .caption("accuracy", ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(55)
+            .build_cartesian_2d(1.0..epochs, 0.0..1.0)
+            .map_err(s)?;
+        acc.configure_mesh()
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .x_desc("epoch")
+            .y_desc("accuracy")
+            .draw()
+            .map_err(s)?;
+        for (name, color, pick) in [
+            (
+                "train",
+                BLUE,
+                (|m: &EpochMetrics| m.train_acc) as fn(&EpochMetrics) -> f64,
+            ),
+            ("test", RED, |m: &EpochMetrics| m.test_acc),
+        ] {
+            acc.draw_series(LineSeries::new(
+                metrics.iter().map(|m| (m.epoch as f64, pick(m))),
+                color.stroke_width(2),
+            ))
+            .map_err(s)?
+            .label(name)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+        }
+        acc.configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(s)?;
+        root.present().map_err(s)
+    })
+}
+
+/// A heat map of `matrix[expected][predicted]` with the count in each cell.
+pub fn confusion_png(
+    matrix: &[Vec<usize>],
+    names: &[String],
+    title: &str,
+    path: &Path,
+) -> anyhow::Result<()> {
+    render_png(path, (640, 600), |root| {
+        root.fill(&WHITE).map_err(s)?;
+        let n = names.len() as f64;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 20))
+            .margin(15)
+            .x_label_area_size(60)
+            .y_label_area_size(120)
+            .build_cartesian_2d(-0.5..n - 0.5, -0.5..n - 0.5)
+            .map_err(s)?;
+        let label = |v: &f64| {
+            let i = v.round();
+            if (v - i).abs() < 1e-6 && i >= 0.0 {
+                names.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        };
+        // Rows top to bottom in class order: row r sits at y = n - 1 - r.
+        let row_label = |v: &f64| label(&(n - 1.0 - v));
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_labels(names.len())
+            .y_labels(names.len())
+            .x_label_formatter(&label)
+            .y_label_formatter(&row_label)
+            .x_desc("predicted")
+            .y_desc("expected")
+            .draw()
+            .map_err(s)?;
+        let peak = matrix.iter().flatten().copied().max().unwrap_or(1).max(1) as f64;
+        for (r, row) in matrix.iter().enumerate() {
+            for (c, &count) in row.iter().enumerate() {
+                let (x, y) = (c as f64, n - 1.0 - r as f64);
+                let shade = count as f64 / peak;
+                let color = if r == c {
+                    RGBColor(30, 110, 200)
+                } else {
+                    RGBColor(210, 60, 50)
+                };
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)],
+                        color.mix(0.1 + 0.85 * shade).filled(),
+                    )))
+                    .map_err(s)?;
+                let style = TextStyle::from(("sans-serif", 22).into_font())
+                    .pos(Pos::new(HPos::Center, VPos::Center));
+                chart
+                    .draw_series(std::iter::once(Text::new(count.to_string(), (x, y), style)))
+                    .map_err(s)?;
+            }
+        }
+        root.present().map_err(s)
+    })
+}
