@@ -74,6 +74,52 @@ fn v2_learns_keeps_the_embedding_frozen_and_predicts() {
         p[0].probabilities
     );
     assert_eq!(p[1].display, "❤️", "i adore you → {:?}", p[1].probabilities);
+
+    // `emojify text` splits a message into sentences and appends each one's emoji.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_emojify"))
+        .arg("text")
+        .arg("--run")
+        .arg(outcome.run_dir.path())
+        .arg("Congratulations on the promotion! Lets get coffee and talk. Love you!")
+        .output()
+        .expect("emojify runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let emojis = ["❤️", "⚾", "😊", "😞", "🍴"];
+    let line = stdout.strip_suffix('\n').unwrap_or(&stdout);
+    let mut rest = line;
+    let mut got = Vec::new();
+    for sentence in [
+        "Congratulations on the promotion! ",
+        "Lets get coffee and talk. ",
+        "Love you! ",
+    ] {
+        rest = rest
+            .strip_prefix(sentence)
+            .unwrap_or_else(|| panic!("{sentence:?} missing in {stdout:?}"));
+        let e = emojis
+            .iter()
+            .find(|e| rest.starts_with(**e))
+            .unwrap_or_else(|| panic!("no emoji after {sentence:?} in {stdout:?}"));
+        got.push(*e);
+        rest = rest[e.len()..].trim_start();
+    }
+    assert!(rest.is_empty(), "annotated message: {stdout:?}");
+    // Each sentence gets what `predict` gives it on its own.
+    let alone = predictor
+        .predict(&[
+            "Congratulations on the promotion!".into(),
+            "Lets get coffee and talk.".into(),
+            "Love you!".into(),
+        ])
+        .expect("predicts");
+    let expected: Vec<&str> = alone.iter().map(|p| p.display.as_str()).collect();
+    assert_eq!(got, expected, "annotated message: {stdout:?}");
+    assert!(stdout.lines().count() == 1, "annotated message: {stdout:?}");
 }
 
 #[test]

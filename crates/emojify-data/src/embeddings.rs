@@ -84,6 +84,18 @@ impl Embeddings {
         self.vector(self.vocab.index(word)?)
     }
 
+    /// The same vocabulary with another matrix of the same shape and a new identity.
+    pub fn with_matrix(&self, data: Vec<f32>, source: String, sha256: String) -> Self {
+        assert_eq!(data.len(), self.data.len(), "matrix shape must not change");
+        Embeddings {
+            vocab: self.vocab.clone(),
+            dim: self.dim,
+            data,
+            source,
+            sha256,
+        }
+    }
+
     /// The matrix with one more zero row for the "unknown" index (`len + 1`), for
     /// [`crate::OovPolicy::Unk`].
     pub fn matrix_with_unk_row(&self) -> Vec<f32> {

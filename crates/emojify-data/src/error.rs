@@ -32,6 +32,15 @@ pub enum DataError {
         expected: String,
         found: String,
     },
+    #[error("unknown word `{word}`{}", if suggestions.is_empty() { String::new() } else { format!(" (did you mean {}?)", suggestions.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")) })]
+    UnknownWord {
+        word: String,
+        suggestions: Vec<String>,
+    },
+    #[error("axis `{0}` must be two known words joined by `-`, e.g. `woman-man`")]
+    BadAxis(String),
+    #[error("pair `{0}` must be two known words joined by `:`, e.g. `actor:actress`")]
+    BadPair(String),
     #[error("fetching GloVe failed: {0}")]
     Fetch(String),
 }

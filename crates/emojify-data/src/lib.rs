@@ -10,13 +10,17 @@ pub mod embeddings;
 pub mod error;
 pub mod fetch;
 pub mod paths;
+pub mod sentences;
 pub mod tokenizer;
 pub mod vocab;
+pub mod wordvec;
 
 pub use batch::{Batch, Encoded, batch_order};
 pub use dataset::{BadRowPolicy, Example, LabelledCsv, RowError, read_labelled_csv};
 pub use embeddings::Embeddings;
 pub use error::DataError;
 pub use paths::DataDir;
+pub use sentences::split_sentences;
 pub use tokenizer::tokenize;
 pub use vocab::{OovPolicy, Vocabulary};
+pub use wordvec::WordVectors;

@@ -26,6 +26,8 @@ enum Command {
     Train(TrainArgs),
     /// Classify sentences with a trained run (arguments, or one per line on stdin).
     Predict(PredictArgs),
+    /// Append an emoji to each sentence of a message (argument, or stdin when none is given).
+    Text(TextArgs),
     /// Train the same config over several seeds and print a min/median/max accuracy table.
     Sweep {
         #[arg(long)]
@@ -105,6 +107,20 @@ struct PredictArgs {
     sentences: Vec<String>,
 }
 
+#[derive(Args)]
+struct TextArgs {
+    /// A run directory; default: the newest run under `runs/`.
+    #[arg(long)]
+    run: Option<PathBuf>,
+    /// One JSON object per sentence instead of the annotated message.
+    #[arg(long)]
+    json: bool,
+    #[arg(long)]
+    backend: Option<BackendKind>,
+    /// The message; read from stdin when not given.
+    message: Option<String>,
+}
+
 fn main() {
     if let Err(err) = run(Cli::parse()) {
         eprintln!("error: {err:#}");
@@ -141,6 +157,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Predict(args) => predict(args),
+        Command::Text(args) => text(args),
         Command::Sweep {
             config,
             seeds,
@@ -247,6 +264,46 @@ fn predict(args: PredictArgs) -> anyhow::Result<()> {
             format!("  ({})", notes.join("; "))
         };
         println!("{} → {}{notes}", p.text, top.join("  "));
+    }
+    Ok(())
+}
+
+fn text(args: TextArgs) -> anyhow::Result<()> {
+    let run = match args.run {
+        Some(dir) => dir,
+        None => emojify_train::run_dir::RunDir::latest(std::path::Path::new("runs"))?
+            .path()
+            .to_path_buf(),
+    };
+    let predictor = Predictor::from_run(&run, args.backend)?;
+    let message = match args.message {
+        Some(m) => m,
+        None => std::io::read_to_string(std::io::stdin()).context("reading stdin")?,
+    };
+    // Lines stay lines; sentences within a line are classified one by one.
+    let lines: Vec<Vec<String>> = message
+        .lines()
+        .map(|line| {
+            emojify_data::split_sentences(line)
+                .into_iter()
+                .map(str::to_string)
+                .collect()
+        })
+        .collect();
+    let sentences: Vec<String> = lines.iter().flatten().cloned().collect();
+    let predictions = predictor.predict(&sentences)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&predictions)?);
+        return Ok(());
+    }
+    let mut predictions = predictions.iter();
+    for line in &lines {
+        let annotated: Vec<String> = line
+            .iter()
+            .zip(predictions.by_ref())
+            .map(|(sentence, p)| format!("{sentence} {}", p.display))
+            .collect();
+        println!("{}", annotated.join(" "));
     }
     Ok(())
 }

@@ -52,6 +52,36 @@ impl RunDir {
         })
     }
 
+    /// The most recently trained run under `out` (newest weights file), so `emojify text`
+    /// works right after `emojify train` without copying a timestamped path.
+    pub fn latest(out: &Path) -> anyhow::Result<Self> {
+        let entries = std::fs::read_dir(out).with_context(|| {
+            format!(
+                "no trained run found: cannot read {} (train one, or pass --run DIR)",
+                out.display()
+            )
+        })?;
+        let newest = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let weights = e.path().join(WEIGHTS_FILE);
+                let modified = weights.metadata().and_then(|m| m.modified()).ok()?;
+                e.path()
+                    .join(CONFIG_FILE)
+                    .is_file()
+                    .then_some((modified, e.path()))
+            })
+            .max();
+        match newest {
+            Some((_, path)) => Ok(RunDir { path }),
+            None => anyhow::bail!(
+                "no trained run found in {} (no directory with {WEIGHTS_FILE} and {CONFIG_FILE}); \
+                 train one with `emojify train --config configs/emojify_v2.toml`, or pass --run DIR",
+                out.display()
+            ),
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -101,6 +131,23 @@ mod tests {
         assert_eq!(utc_stamp(at(0)), "19700101-000000");
         assert_eq!(utc_stamp(at(951_782_400 + 3661)), "20000229-010101");
         assert_eq!(utc_stamp(at(1_795_392_000)), "20261123-000000");
+    }
+
+    #[test]
+    fn latest_picks_the_newest_complete_run() {
+        let out = tempfile::tempdir().expect("dir");
+        assert!(RunDir::latest(out.path()).is_err());
+        let old = RunDir::create(out.path(), "old").expect("old");
+        let new = RunDir::create(out.path(), "new").expect("new");
+        let unfinished = RunDir::create(out.path(), "unfinished").expect("unfinished");
+        for run in [&old, &new] {
+            run.write(CONFIG_FILE, b"").expect("config");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            run.write(WEIGHTS_FILE, b"").expect("weights");
+        }
+        unfinished.write(CONFIG_FILE, b"").expect("config");
+        let latest = RunDir::latest(out.path()).expect("latest");
+        assert_eq!(latest.path(), new.path());
     }
 
     #[test]
