@@ -2,20 +2,7 @@
 
 mod common;
 
-use std::process::Command;
-
-fn emojify(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_emojify"))
-        .args(args)
-        .env("EMOJIFY_DATA", common::root().join("../shared/data"))
-        .output()
-        .expect("binary runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::emojify;
 
 fn write_config(dir: &std::path::Path, edit: impl Fn(String) -> String) -> std::path::PathBuf {
     let text =

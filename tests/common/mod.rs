@@ -18,3 +18,17 @@ pub fn config(name: &str, out: &Path) -> RunConfig {
     c.out = out.to_path_buf();
     c
 }
+
+/// Runs the `emojify` binary with the shared data mirror: (success, stdout, stderr).
+pub fn emojify(args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_emojify"))
+        .args(args)
+        .env("EMOJIFY_DATA", root().join("../shared/data"))
+        .output()
+        .expect("binary runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -170,7 +170,7 @@ impl WordVectors {
             .iter()
             .filter(|w| w.len().abs_diff(word.len()) <= 2 && w.chars().count().abs_diff(len) <= 2)
             .filter_map(|w| {
-                let d = levenshtein(word, w);
+                let d = edit_distance(word, w);
                 (d <= 2).then_some((d, w))
             })
             .collect();
@@ -228,10 +228,15 @@ impl WordVectors {
         self.emb.with_matrix(data, source, sha256)
     }
 
-    /// Reads a word list, one word per line (`#` starts a comment); unknown words are
-    /// returned separately so the caller can report them.
+    /// Reads a word list (words separated by whitespace or `,`; `#` starts a comment).
+    /// Unknown words are returned as `file:line: word` so the caller can report them.
     pub fn read_word_list(&self, path: &Path) -> Result<(HashSet<u32>, Vec<String>), DataError> {
         let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
+        Ok(self.parse_word_list(&text, &path.display().to_string()))
+    }
+
+    /// [`Self::read_word_list`] over text already in memory; `origin` names it in reports.
+    pub fn parse_word_list(&self, text: &str, origin: &str) -> (HashSet<u32>, Vec<String>) {
         let mut known = HashSet::new();
         let mut unknown = Vec::new();
         for (n, line) in text.lines().enumerate() {
@@ -243,11 +248,11 @@ impl WordVectors {
                     Some(i) => {
                         known.insert(i);
                     }
-                    None => unknown.push(format!("{}:{}: {word}", path.display(), n + 1)),
+                    None => unknown.push(format!("{origin}:{}: {word}", n + 1)),
                 }
             }
         }
-        Ok((known, unknown))
+        (known, unknown)
     }
 
     /// Reads equalize pairs, two words per line separated by whitespace, `,` or `:`; a line
@@ -363,19 +368,27 @@ pub fn equalize(e1: &[f64], e2: &[f64], g: &[f64]) -> (Vec<f64>, Vec<f64>) {
     (corrected(e1), corrected(e2))
 }
 
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+/// Edit distance counting an adjacent transposition as one edit (optimal string alignment),
+/// so `womna` is one edit from `woman`.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        for j in 0..=b.len() {
+            d[i * w + j] = if i == 0 || j == 0 {
+                i + j
+            } else {
+                let sub = d[(i - 1) * w + j - 1] + usize::from(a[i - 1] != b[j - 1]);
+                let mut best = sub.min(d[(i - 1) * w + j] + 1).min(d[i * w + j - 1] + 1);
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    best = best.min(d[(i - 2) * w + j - 2] + 1);
+                }
+                best
+            };
         }
-        std::mem::swap(&mut prev, &mut cur);
     }
-    prev[b.len()]
+    d[a.len() * w + b.len()]
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod predict;
 pub mod run_dir;
 pub mod sweep;
 pub mod train;
+pub mod vectors;
 
 pub use backend::BackendKind;
 pub use config::RunConfig;

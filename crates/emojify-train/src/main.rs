@@ -50,6 +50,8 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Inspect and debias word vectors: similarity, nearest words, analogies, bias.
+    Vectors(VectorsArgs),
     /// Data management.
     Data {
         #[command(subcommand)]
@@ -119,6 +121,77 @@ struct TextArgs {
     backend: Option<BackendKind>,
     /// The message; read from stdin when not given.
     message: Option<String>,
+}
+
+#[derive(Args)]
+struct VectorsArgs {
+    /// Vectors to use, as a config's `[embedding] source`: `glove-6b-50d`, a GloVe text file or
+    /// an `.emjv` file (e.g. one written by `debias`).
+    #[arg(long, global = true, default_value = "glove-6b-50d")]
+    embedding: String,
+    /// Directory searched first for a relative `--embedding` path.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    action: VectorsCommand,
+}
+
+#[derive(Subcommand)]
+enum VectorsCommand {
+    /// Cosine similarity of two words.
+    Similarity { a: String, b: String },
+    /// The k words closest to WORD (cosine), over the whole vocabulary.
+    Nearest {
+        word: String,
+        #[arg(short, long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+        k: u64,
+    },
+    /// A is to B as C is to ?  (the three inputs are excluded).
+    Analogy {
+        a: String,
+        b: String,
+        c: String,
+        #[arg(short, long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+        k: u64,
+    },
+    /// Cosine of each word with the axis (e.g. woman-man = e_woman − e_man).
+    Bias {
+        #[arg(long, default_value = "woman-man")]
+        axis: String,
+        /// Words to show; a list of names and occupations when none are given.
+        words: Vec<String>,
+    },
+    /// Remove each word's component along the axis.
+    Neutralize {
+        #[arg(long, default_value = "woman-man")]
+        axis: String,
+        #[arg(required = true)]
+        words: Vec<String>,
+    },
+    /// Equalize pairs (`actor:actress`) along the axis, as Bolukbasi et al. (2016).
+    Equalize {
+        #[arg(long, default_value = "woman-man")]
+        axis: String,
+        #[arg(required = true)]
+        pairs: Vec<String>,
+    },
+    /// Write a debiased copy: neutralize every non-definitional word, equalize the pairs.
+    Debias {
+        #[arg(long, default_value = "woman-man")]
+        axis: String,
+        /// Pairs to equalize, two words per line (e.g. configs/gender_pairs.txt).
+        #[arg(long)]
+        equalize_pairs: PathBuf,
+        /// Words left as they are (default: configs/gender_definitional.txt, built in).
+        #[arg(long)]
+        definitional: Option<PathBuf>,
+        /// Output `.emjv` file; point a config's `[embedding] source` at it.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn main() {
@@ -202,6 +275,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", model.summary(config.data.max_len));
             Ok(())
         }
+        Command::Vectors(args) => vectors(args),
         Command::Data {
             action: DataCommand::Fetch,
         } => {
@@ -304,6 +378,47 @@ fn text(args: TextArgs) -> anyhow::Result<()> {
             .map(|(sentence, p)| format!("{sentence} {}", p.display))
             .collect();
         println!("{}", annotated.join(" "));
+    }
+    Ok(())
+}
+
+fn vectors(args: VectorsArgs) -> anyhow::Result<()> {
+    use emojify_train::vectors as v;
+    let vecs = v::load(&args.embedding, args.data_dir.as_deref())?;
+    let report = match &args.action {
+        VectorsCommand::Similarity { a, b } => v::similarity(&vecs, a, b)?,
+        VectorsCommand::Nearest { word, k } => v::nearest(&vecs, word, *k as usize)?,
+        VectorsCommand::Analogy { a, b, c, k } => v::analogy(&vecs, a, b, c, *k as usize)?,
+        VectorsCommand::Bias { axis, words } => v::bias(&vecs, axis, words)?,
+        VectorsCommand::Neutralize { axis, words } => v::neutralize_words(&vecs, axis, words)?,
+        VectorsCommand::Equalize { axis, pairs } => v::equalize_pairs(&vecs, axis, pairs)?,
+        VectorsCommand::Debias {
+            axis,
+            equalize_pairs,
+            definitional,
+            out,
+        } => {
+            if out.extension().is_none_or(|e| e != "emjv") {
+                anyhow::bail!(
+                    "--out {} must end in .emjv so a config's `[embedding] source` reads it back",
+                    out.display()
+                );
+            }
+            v::debias(
+                &vecs,
+                &v::DebiasArgs {
+                    axis,
+                    pairs_file: equalize_pairs,
+                    definitional_file: definitional.as_deref(),
+                    out,
+                },
+            )?
+        }
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report.json)?);
+    } else {
+        println!("{}", report.text);
     }
     Ok(())
 }

@@ -1,0 +1,238 @@
+//! `emojify vectors …`: inspect and debias the word vectors a model is built on. Each command
+//! returns a [`Report`]: the same result as text for people and as JSON for programs.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Context;
+use emojify_data::wordvec::{Axis, WordVectors, cosine, equalize, neutralize};
+use emojify_data::{DataDir, Embeddings};
+use serde_json::json;
+
+/// Words whose bias `emojify vectors bias` shows when none are given: the course's names and
+/// occupations.
+pub const DEFAULT_BIAS_WORDS: [&str; 26] = [
+    "john",
+    "marie",
+    "sophie",
+    "ronaldo",
+    "priya",
+    "rahul",
+    "danielle",
+    "reza",
+    "katy",
+    "yasmin",
+    "lipstick",
+    "guns",
+    "science",
+    "arts",
+    "literature",
+    "warrior",
+    "doctor",
+    "tree",
+    "receptionist",
+    "technology",
+    "fashion",
+    "teacher",
+    "engineer",
+    "pilot",
+    "computer",
+    "singer",
+];
+
+/// The built-in gender-definitional list (`configs/gender_definitional.txt`).
+pub const DEFAULT_DEFINITIONAL: &str = include_str!("../../../configs/gender_definitional.txt");
+
+/// A command's result, as text and as JSON.
+pub struct Report {
+    pub text: String,
+    pub json: serde_json::Value,
+}
+
+/// Loads the vectors named like a config's `[embedding] source`.
+pub fn load(source: &str, data_dir: Option<&Path>) -> anyhow::Result<WordVectors> {
+    let e = emojify_data::fetch::load_embeddings(source, &DataDir::new(data_dir))
+        .with_context(|| format!("loading embedding `{source}`"))?;
+    Ok(WordVectors::new(e))
+}
+
+pub fn similarity(v: &WordVectors, a: &str, b: &str) -> anyhow::Result<Report> {
+    let s = v.similarity(a, b)?;
+    Ok(Report {
+        text: format!("cos({a}, {b}) = {s:.6}"),
+        json: json!({ "a": a, "b": b, "cosine": s }),
+    })
+}
+
+pub fn nearest(v: &WordVectors, word: &str, k: usize) -> anyhow::Result<Report> {
+    let start = Instant::now();
+    let near = v.nearest(word, k)?;
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    let mut text = format!("nearest to `{word}` (cosine; {ms:.0} ms over the whole vocabulary):");
+    for (i, s) in near.iter().enumerate() {
+        text.push_str(&format!("\n{:>3}. {:<20} {:.4}", i + 1, s.word, s.score));
+    }
+    Ok(Report {
+        text,
+        json: json!({ "word": word, "nearest": near, "query_ms": ms }),
+    })
+}
+
+pub fn analogy(v: &WordVectors, a: &str, b: &str, c: &str, k: usize) -> anyhow::Result<Report> {
+    let start = Instant::now();
+    let best = v.analogy(a, b, c, k)?;
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    let mut text = format!("{a} is to {b} as {c} is to:");
+    for s in &best {
+        text.push_str(&format!("\n  {:<20} {:.4}", s.word, s.score));
+    }
+    Ok(Report {
+        text,
+        json: json!({ "a": a, "b": b, "c": c, "answers": best, "query_ms": ms }),
+    })
+}
+
+fn axis_name(axis: &Axis) -> String {
+    format!("e_{} − e_{}", axis.positive, axis.negative)
+}
+
+pub fn bias(v: &WordVectors, axis: &str, words: &[String]) -> anyhow::Result<Report> {
+    let axis = v.axis(axis)?;
+    let words: Vec<String> = if words.is_empty() {
+        DEFAULT_BIAS_WORDS.iter().map(|w| w.to_string()).collect()
+    } else {
+        words.to_vec()
+    };
+    let mut rows = Vec::new();
+    let mut text = format!(
+        "cosine with {} (positive: closer to `{}`):",
+        axis_name(&axis),
+        axis.positive
+    );
+    for w in &words {
+        let c = cosine(&v.vector(w)?, &axis.g);
+        text.push_str(&format!("\n  {w:<16} {c:+.4}"));
+        rows.push(json!({ "word": w, "cosine": c }));
+    }
+    Ok(Report {
+        text,
+        json: json!({ "axis": [axis.positive, axis.negative], "words": rows }),
+    })
+}
+
+pub fn neutralize_words(v: &WordVectors, axis: &str, words: &[String]) -> anyhow::Result<Report> {
+    let axis = v.axis(axis)?;
+    let mut rows = Vec::new();
+    let mut text = format!(
+        "cosine with {} before → after neutralizing:",
+        axis_name(&axis)
+    );
+    for w in words {
+        let e = v.vector(w)?;
+        let n = neutralize(&e, &axis.g);
+        let (before, after) = (cosine(&e, &axis.g), cosine(&n, &axis.g));
+        text.push_str(&format!("\n  {w:<16} {before:+.4} → {after:+.2e}"));
+        rows.push(json!({ "word": w, "before": before, "after": after, "vector": n }));
+    }
+    Ok(Report {
+        text,
+        json: json!({ "axis": [axis.positive, axis.negative], "words": rows }),
+    })
+}
+
+pub fn equalize_pairs(v: &WordVectors, axis: &str, pairs: &[String]) -> anyhow::Result<Report> {
+    let axis = v.axis(axis)?;
+    let mut rows = Vec::new();
+    let mut text = format!(
+        "cosine with {} before → after equalizing:",
+        axis_name(&axis)
+    );
+    for spec in pairs {
+        let (ia, ib) = v.pair(spec)?;
+        let (a, b) = (v.word(ia), v.word(ib));
+        let (ea, eb) = (v.vector(a)?, v.vector(b)?);
+        let (qa, qb) = equalize(&ea, &eb, &axis.g);
+        let cos = |e: &[f64]| cosine(e, &axis.g);
+        text.push_str(&format!(
+            "\n  {a:<14} {:+.4} → {:+.4}\n  {b:<14} {:+.4} → {:+.4}",
+            cos(&ea),
+            cos(&qa),
+            cos(&eb),
+            cos(&qb)
+        ));
+        rows.push(json!({
+            "pair": [a, b],
+            "before": [cos(&ea), cos(&eb)],
+            "after": [cos(&qa), cos(&qb)],
+            "vectors": [qa, qb],
+        }));
+    }
+    Ok(Report {
+        text,
+        json: json!({ "axis": [axis.positive, axis.negative], "pairs": rows }),
+    })
+}
+
+/// What `emojify vectors debias` needs besides the vectors.
+pub struct DebiasArgs<'a> {
+    pub axis: &'a str,
+    pub pairs_file: &'a Path,
+    pub definitional_file: Option<&'a Path>,
+    pub out: &'a Path,
+}
+
+/// Writes a debiased copy of the vectors to `out` (the project's `.emjv` format).
+pub fn debias(v: &WordVectors, args: &DebiasArgs) -> anyhow::Result<Report> {
+    let axis = v.axis(args.axis)?;
+    let pairs = v.read_pairs(args.pairs_file)?;
+    let (definitional, unknown) = match args.definitional_file {
+        Some(path) => v.read_word_list(path)?,
+        None => v.parse_word_list(
+            DEFAULT_DEFINITIONAL,
+            "configs/gender_definitional.txt (built in)",
+        ),
+    };
+    if !unknown.is_empty() {
+        eprintln!(
+            "note: {} definitional words are not in the vocabulary and were ignored: {}",
+            unknown.len(),
+            unknown.join(", ")
+        );
+    }
+    let debiased: Embeddings = v.debias(&axis, &definitional, &pairs);
+    debiased
+        .write_cache(args.out)
+        .with_context(|| format!("writing {}", args.out.display()))?;
+
+    let after = WordVectors::new(debiased);
+    let mut rows = Vec::new();
+    let mut text = format!(
+        "wrote {} ({} words; {} definitional kept, {} pairs equalized, the rest neutralized)\n\
+         SHA-256 of the new matrix: {}\n\ncosine with {} before → after:",
+        args.out.display(),
+        after.embeddings().vocab.len(),
+        definitional.len(),
+        pairs.len(),
+        after.embeddings().sha256,
+        axis_name(&axis),
+    );
+    for w in DEFAULT_BIAS_WORDS {
+        let (Ok(b), Ok(a)) = (v.vector(w), after.vector(w)) else {
+            continue;
+        };
+        let (before, after) = (cosine(&b, &axis.g), cosine(&a, &axis.g));
+        text.push_str(&format!("\n  {w:<16} {before:+.4} → {after:+.2e}"));
+        rows.push(json!({ "word": w, "before": before, "after": after }));
+    }
+    Ok(Report {
+        text,
+        json: json!({
+            "out": args.out,
+            "source": after.embeddings().source,
+            "sha256": after.embeddings().sha256,
+            "definitional_kept": definitional.len(),
+            "pairs_equalized": pairs.len(),
+            "examples": rows,
+        }),
+    })
+}
