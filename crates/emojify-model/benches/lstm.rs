@@ -1,0 +1,94 @@
+//! Which LSTM layer to keep: the fused-gate [`FusedLstm`] (one input projection over all steps,
+//! one `[B, H] × [H, 4H]` matmul per step) versus burn's `Lstm` (eight gate matmuls per step,
+//! two biases per gate). Times one training step (forward, loss, backward) at Emojifier-V2's
+//! shapes, and inference at a large batch, on the CPU backends.
+//!
+//! `cargo bench --bench lstm` (add `-- --reps N` for more repetitions).
+
+#![allow(clippy::unwrap_used)] // a measurement program: a failure should stop it loudly
+
+use std::time::Instant;
+
+use burn::nn::{LstmConfig, LstmState};
+use burn::prelude::*;
+use emojify_model::lstm::FusedLstm;
+use rand::SeedableRng;
+
+const INPUT: usize = 50;
+const HIDDEN: usize = 128;
+const STEPS: usize = 10;
+
+fn median_ms(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2] * 1e3
+}
+
+/// Median seconds of `f` over `reps` calls, after two warm-up calls.
+fn time(reps: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    f();
+    median_ms(
+        (0..reps)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64()
+            })
+            .collect(),
+    )
+}
+
+fn input(batch: usize, device: &Device) -> Tensor<3> {
+    Tensor::random(
+        [batch, STEPS, INPUT],
+        burn::tensor::Distribution::Normal(0.0, 1.0),
+        device,
+    )
+}
+
+fn main() {
+    let reps = std::env::args()
+        .skip_while(|a| a != "--reps")
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(30);
+    println!(
+        "| backend | layer | train step, batch 32 (ms) | inference, batch 1024 (ms) | parameters |"
+    );
+    println!("|---|---|---:|---:|---:|");
+    #[allow(deprecated)] // burn 0.22 deprecates ndarray; it is measured as the users' choice.
+    let backends = [("flex", Device::flex()), ("ndarray", Device::ndarray())];
+    for (name, device) in backends {
+        let train = device.clone().autodiff();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let fused = FusedLstm::init(INPUT, HIDDEN, &mut rng, &train);
+        let burn_lstm = LstmConfig::new(INPUT, HIDDEN, true).init(&train);
+        let x = input(32, &train);
+        let big = input(1024, &device);
+
+        let fused_step = time(reps, || {
+            let h = fused.forward(x.clone());
+            let _grads = h.sum().backward();
+        });
+        let burn_step = time(reps, || {
+            let (h, _): (Tensor<3>, LstmState<2>) = burn_lstm.forward(x.clone(), None);
+            let _grads = h.sum().backward();
+        });
+        let fused_inf = fused.valid();
+        let burn_inf = burn_lstm.valid();
+        let fused_big = time(reps / 3 + 1, || {
+            let _ = fused_inf.forward(big.clone()).into_data();
+        });
+        let burn_big = time(reps / 3 + 1, || {
+            let _ = burn_inf.forward(big.clone(), None).0.into_data();
+        });
+        println!(
+            "| {name} | FusedLstm (one bias per gate) | {fused_step:.2} | {fused_big:.1} | {} |",
+            fused.num_params()
+        );
+        println!(
+            "| {name} | burn::nn::Lstm (two biases per gate) | {burn_step:.2} | {burn_big:.1} | {} |",
+            burn_lstm.num_params()
+        );
+    }
+}
