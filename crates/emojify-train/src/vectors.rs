@@ -92,6 +92,13 @@ pub fn analogy(v: &WordVectors, a: &str, b: &str, c: &str, k: usize) -> anyhow::
     })
 }
 
+/// The report of a per-word command on an axis: `{"axis": [a, b], key: rows}`.
+fn axis_report(axis: &Axis, text: String, key: &str, rows: Vec<serde_json::Value>) -> Report {
+    let mut json = json!({ "axis": [axis.positive, axis.negative] });
+    json[key] = serde_json::Value::Array(rows);
+    Report { text, json }
+}
+
 fn axis_name(axis: &Axis) -> String {
     format!("e_{} − e_{}", axis.positive, axis.negative)
 }
@@ -114,10 +121,7 @@ pub fn bias(v: &WordVectors, axis: &str, words: &[String]) -> anyhow::Result<Rep
         text.push_str(&format!("\n  {w:<16} {c:+.4}"));
         rows.push(json!({ "word": w, "cosine": c }));
     }
-    Ok(Report {
-        text,
-        json: json!({ "axis": [axis.positive, axis.negative], "words": rows }),
-    })
+    Ok(axis_report(&axis, text, "words", rows))
 }
 
 pub fn neutralize_words(v: &WordVectors, axis: &str, words: &[String]) -> anyhow::Result<Report> {
@@ -134,10 +138,7 @@ pub fn neutralize_words(v: &WordVectors, axis: &str, words: &[String]) -> anyhow
         text.push_str(&format!("\n  {w:<16} {before:+.4} → {after:+.2e}"));
         rows.push(json!({ "word": w, "before": before, "after": after, "vector": n }));
     }
-    Ok(Report {
-        text,
-        json: json!({ "axis": [axis.positive, axis.negative], "words": rows }),
-    })
+    Ok(axis_report(&axis, text, "words", rows))
 }
 
 pub fn equalize_pairs(v: &WordVectors, axis: &str, pairs: &[String]) -> anyhow::Result<Report> {
@@ -167,10 +168,7 @@ pub fn equalize_pairs(v: &WordVectors, axis: &str, pairs: &[String]) -> anyhow::
             "vectors": [qa, qb],
         }));
     }
-    Ok(Report {
-        text,
-        json: json!({ "axis": [axis.positive, axis.negative], "pairs": rows }),
-    })
+    Ok(axis_report(&axis, text, "pairs", rows))
 }
 
 /// What `emojify vectors debias` needs besides the vectors.
