@@ -178,3 +178,28 @@ fn same_weights_give_the_same_logits_on_every_backend() {
         assert!(worst <= 1e-4, "{backend} differs from flex by {worst}");
     }
 }
+
+/// The same config and seed on a CPU backend give byte-identical metrics (timing aside).
+#[test]
+fn same_seed_gives_identical_metrics_on_cpu_backends() {
+    for backend in [BackendKind::Flex, BackendKind::Ndarray] {
+        let metrics = || {
+            let out = tempfile::tempdir().expect("tmp");
+            let mut config = v2(out.path());
+            config.backend = backend;
+            config.train.epochs = 4;
+            let outcome = train(&config, true).expect("training runs");
+            let csv = std::fs::read_to_string(outcome.run_dir.file("metrics.csv")).expect("csv");
+            csv.lines()
+                .map(|l| {
+                    l.rsplit_once(',')
+                        .map_or(l, |(head, _seconds)| head)
+                        .to_string()
+                })
+                .collect::<Vec<_>>()
+        };
+        let (a, b) = (metrics(), metrics());
+        assert_eq!(a.len(), 5, "header and 4 epochs");
+        assert_eq!(a, b, "{backend} is not deterministic");
+    }
+}
