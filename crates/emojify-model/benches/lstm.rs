@@ -3,7 +3,8 @@
 //! two biases per gate). Times one training step (forward, loss, backward) at Emojifier-V2's
 //! shapes, and inference at a large batch, on the CPU backends.
 //!
-//! `cargo bench --bench lstm` (add `-- --reps N` for more repetitions).
+//! `cargo bench --bench lstm` (add `-- --reps N` for more repetitions, `-- --wgpu` to add the
+//! wgpu backend on the machine's default adapter).
 
 #![allow(clippy::unwrap_used)] // a measurement program: a failure should stop it loudly
 
@@ -57,7 +58,10 @@ fn main() {
     );
     println!("|---|---|---:|---:|---:|");
     #[allow(deprecated)] // burn 0.22 deprecates ndarray; it is measured as the users' choice.
-    let backends = [("flex", Device::flex()), ("ndarray", Device::ndarray())];
+    let mut backends = vec![("flex", Device::flex()), ("ndarray", Device::ndarray())];
+    if std::env::args().any(|a| a == "--wgpu") {
+        backends.push(("wgpu", Device::wgpu_options().init().unwrap()));
+    }
     for (name, device) in backends {
         let train = device.clone().autodiff();
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
@@ -66,13 +70,16 @@ fn main() {
         let x = input(32, &train);
         let big = input(1024, &device);
 
+        // Reading a gradient back makes asynchronous backends (wgpu) finish the step.
         let fused_step = time(reps, || {
-            let h = fused.forward(x.clone());
-            let _grads = h.sum().backward();
+            let grads = fused.forward(x.clone()).sum().backward();
+            let _ = fused.w_ih.grad(&grads).unwrap().into_data();
         });
         let burn_step = time(reps, || {
             let (h, _): (Tensor<3>, LstmState<2>) = burn_lstm.forward(x.clone(), None);
-            let _grads = h.sum().backward();
+            let grads = h.sum().backward();
+            let w = &burn_lstm.input_gate.input_transform.weight;
+            let _ = w.grad(&grads).unwrap().into_data();
         });
         let fused_inf = fused.valid();
         let burn_inf = burn_lstm.valid();
