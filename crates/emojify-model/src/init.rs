@@ -52,3 +52,16 @@ pub fn uniform<const D: usize>(
 pub fn rng(seed: u64) -> StdRng {
     StdRng::seed_from_u64(seed)
 }
+
+/// A linear layer with the given `[in, out]` weight and a zero bias, so each model states only
+/// its weight initialisation.
+pub fn linear(weight: Tensor<2>, device: &Device) -> burn::nn::Linear {
+    let [input, output] = weight.dims();
+    let mut layer = burn::nn::LinearConfig::new(input, output).init(device);
+    layer.weight = burn::module::Param::from_tensor(weight);
+    layer.bias = Some(burn::module::Param::from_tensor(Tensor::zeros(
+        [output],
+        device,
+    )));
+    layer
+}

@@ -1,7 +1,6 @@
 //! Emojifier-V2: frozen embedding → stacked LSTMs (dropout after each) → dense → softmax.
 
-use burn::module::Param;
-use burn::nn::{Dropout, DropoutConfig, Embedding, Linear, LinearConfig};
+use burn::nn::{Dropout, DropoutConfig, Embedding, Linear};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -61,17 +60,10 @@ impl LstmClassifierConfig {
             })
             .collect();
         let limit = (6.0 / (self.hidden + self.num_classes) as f64).sqrt();
-        let mut dense = LinearConfig::new(self.hidden, self.num_classes).init(device);
-        dense.weight = Param::from_tensor(init::uniform(
-            [self.hidden, self.num_classes],
-            limit,
-            &mut rng,
+        let dense = init::linear(
+            init::uniform([self.hidden, self.num_classes], limit, &mut rng, device),
             device,
-        ));
-        dense.bias = Some(Param::from_tensor(Tensor::zeros(
-            [self.num_classes],
-            device,
-        )));
+        );
         LstmClassifier {
             embedding: frozen_embedding(embedding.to_device(device)),
             lstms,
@@ -118,26 +110,23 @@ impl LstmClassifier {
         }];
         let n = self.lstms.len();
         for (i, lstm) in self.lstms.iter().enumerate() {
-            let last = i + 1 == n;
+            // The last LSTM returns one state; the others every step. Dropout keeps the shape.
+            let output_shape = if i + 1 == n {
+                format!("(None, {})", lstm.hidden())
+            } else {
+                format!("(None, {max_len}, {})", lstm.hidden())
+            };
             layers.push(LayerSummary {
                 name: format!("lstm_{}", i + 1),
                 kind: "LSTM".into(),
-                output_shape: if last {
-                    format!("(None, {})", lstm.hidden())
-                } else {
-                    format!("(None, {max_len}, {})", lstm.hidden())
-                },
+                output_shape: output_shape.clone(),
                 params: lstm.num_params(),
                 trainable: true,
             });
             layers.push(LayerSummary {
                 name: format!("dropout_{}", i + 1),
                 kind: "Dropout".into(),
-                output_shape: if last {
-                    format!("(None, {})", lstm.hidden())
-                } else {
-                    format!("(None, {max_len}, {})", lstm.hidden())
-                },
+                output_shape,
                 params: 0,
                 trainable: true,
             });

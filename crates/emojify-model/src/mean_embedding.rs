@@ -1,7 +1,7 @@
 //! Emojifier-V1: the mean of a sentence's word vectors → linear → softmax.
 
 use burn::module::Param;
-use burn::nn::{Embedding, Linear, LinearConfig};
+use burn::nn::{Embedding, Linear};
 use burn::prelude::*;
 
 use crate::{LayerSummary, ModelSummary, init};
@@ -37,17 +37,11 @@ impl MeanEmbeddingConfig {
     ) -> MeanEmbeddingClassifier {
         let [_, dim] = embedding.dims();
         let mut rng = init::rng(seed);
-        let mut linear = LinearConfig::new(dim, self.num_classes).init(device);
-        linear.weight = Param::from_tensor(init::normal(
-            [dim, self.num_classes],
-            1.0 / (dim as f64).sqrt(),
-            &mut rng,
+        let scale = 1.0 / (dim as f64).sqrt();
+        let linear = init::linear(
+            init::normal([dim, self.num_classes], scale, &mut rng, device),
             device,
-        ));
-        linear.bias = Some(Param::from_tensor(Tensor::zeros(
-            [self.num_classes],
-            device,
-        )));
+        );
         MeanEmbeddingClassifier {
             embedding: frozen_embedding(embedding.to_device(device)),
             linear,
