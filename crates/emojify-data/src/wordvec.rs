@@ -168,7 +168,7 @@ impl WordVectors {
             .vocab
             .words()
             .iter()
-            .filter(|w| w.len().abs_diff(word.len()) <= 2 && w.chars().count().abs_diff(len) <= 2)
+            .filter(|w| w.chars().count().abs_diff(len) <= 2)
             .filter_map(|w| {
                 let d = edit_distance(word, w);
                 (d <= 2).then_some((d, w))
