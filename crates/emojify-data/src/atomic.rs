@@ -16,9 +16,12 @@ pub fn write_atomic(
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".emojify-")
-        .suffix(".tmp")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".emojify-").suffix(".tmp");
+    // Temporary files are private (0600); the finished file is an ordinary readable one.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let mut tmp = builder
         .tempfile_in(dir)
         .map_err(|e| DataError::io(dir, e))?;
     {

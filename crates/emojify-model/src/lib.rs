@@ -1,7 +1,9 @@
 //! burn modules for emojify. Models receive tensors and embedding matrices from the caller; this
 //! crate never reads files.
 
+pub mod dropout;
 pub mod init;
+pub mod layout;
 pub mod loss;
 pub mod lstm;
 pub mod lstm_classifier;
@@ -9,6 +11,7 @@ pub mod mean_embedding;
 pub mod summary;
 
 use burn::prelude::*;
+use rand::rngs::StdRng;
 
 pub use lstm_classifier::{LstmClassifier, LstmClassifierConfig, StateChoice};
 pub use mean_embedding::{MeanEmbeddingClassifier, MeanEmbeddingConfig};
@@ -29,11 +32,20 @@ pub enum Classifier {
 }
 
 impl Classifier {
-    /// Logits `[batch, classes]`; softmax is left to the loss or to inference.
+    /// Logits `[batch, classes]` for inference (no dropout); softmax is left to the caller.
     pub fn forward(&self, batch: &TokenBatch) -> Tensor<2> {
+        self.forward_with(batch, None)
+    }
+
+    /// Logits for training: dropout masks are drawn from `rng`.
+    pub fn forward_train(&self, batch: &TokenBatch, rng: &mut StdRng) -> Tensor<2> {
+        self.forward_with(batch, Some(rng))
+    }
+
+    fn forward_with(&self, batch: &TokenBatch, rng: Option<&mut StdRng>) -> Tensor<2> {
         match self {
             Classifier::MeanEmbedding(m) => m.forward(batch.ids.clone()),
-            Classifier::Lstm(m) => m.forward(batch),
+            Classifier::Lstm(m) => m.forward(batch, rng),
         }
     }
 

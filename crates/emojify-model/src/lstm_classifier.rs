@@ -2,8 +2,10 @@
 
 use burn::nn::{Dropout, DropoutConfig, Embedding, Linear};
 use burn::prelude::*;
+use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
+use crate::dropout::dropout;
 use crate::lstm::FusedLstm;
 use crate::mean_embedding::frozen_embedding;
 use crate::{LayerSummary, ModelSummary, TokenBatch, init};
@@ -75,12 +77,15 @@ impl LstmClassifierConfig {
 }
 
 impl LstmClassifier {
-    /// Logits `[batch, classes]`. Dropout is active only on an autodiff (training) device in
-    /// training mode; `valid()` turns it off.
-    pub fn forward(&self, batch: &TokenBatch) -> Tensor<2> {
+    /// Logits `[batch, classes]`. Dropout (after each LSTM) applies only when training, i.e.
+    /// when an `rng` for its masks is given.
+    pub fn forward(&self, batch: &TokenBatch, mut rng: Option<&mut StdRng>) -> Tensor<2> {
         let mut x = self.embedding.forward(batch.ids.clone()); // [B, T, D]
         for lstm in &self.lstms {
-            x = self.dropout.forward(lstm.forward(x));
+            x = lstm.forward(x);
+            if let Some(rng) = rng.as_deref_mut() {
+                x = dropout(x, self.dropout.prob, rng);
+            }
         }
         let [b, t, h] = x.dims();
         let last = if self.last_token {
@@ -169,7 +174,7 @@ mod tests {
             ids: Tensor::from_data(TensorData::new(ids, [b, t]), device),
             lengths,
         };
-        m.forward(&batch)
+        m.forward(&batch, None)
             .into_data()
             .try_into_vec_as::<f32>()
             .unwrap_or_default()

@@ -4,6 +4,7 @@
 pub mod backend;
 pub mod config;
 pub mod eval;
+pub mod export;
 pub mod pipeline;
 pub mod plot;
 pub mod predict;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use emojify_train::backend::WgpuChoice;
+use emojify_train::export::ExportFormat;
 use emojify_train::predict::Predictor;
 use emojify_train::{BackendKind, RunConfig, pipeline, train};
 
@@ -50,6 +51,8 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Export a trained run for other tools: safetensors (PyTorch layout) and/or ONNX.
+    Export(ExportArgs),
     /// Inspect and debias word vectors: similarity, nearest words, analogies, bias.
     Vectors(VectorsArgs),
     /// Data management.
@@ -93,10 +96,30 @@ struct TrainArgs {
 }
 
 #[derive(Args)]
-struct PredictArgs {
+struct ExportArgs {
     /// A run directory written by `emojify train`.
     #[arg(long)]
     run: PathBuf,
+    #[arg(long, value_enum, default_value_t = ExportFormat::All)]
+    format: ExportFormat,
+    /// Output directory (default: RUN/export), or the file itself for a single format
+    /// (`x.safetensors`, `x.onnx`; vocab.txt goes beside the ONNX file).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Leave the 80 MB frozen embedding out of the safetensors file (its source and SHA-256
+    /// stay in the metadata).
+    #[arg(long)]
+    no_embedding: bool,
+}
+
+#[derive(Args)]
+struct PredictArgs {
+    /// A run directory written by `emojify train`.
+    #[arg(long, required_unless_present = "weights", conflicts_with = "weights")]
+    run: Option<PathBuf>,
+    /// A safetensors file written by `emojify export`, instead of a run directory.
+    #[arg(long)]
+    weights: Option<PathBuf>,
     /// Show the k most likely labels.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     top_k: u64,
@@ -195,6 +218,13 @@ enum VectorsCommand {
 }
 
 fn main() {
+    // `emojify predict … | head` should stop quietly when the reader goes away, as Unix tools
+    // do, instead of panicking in `println!` on a broken pipe.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     if let Err(err) = run(Cli::parse()) {
         eprintln!("error: {err:#}");
         std::process::exit(1);
@@ -275,6 +305,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", model.summary(config.data.max_len));
             Ok(())
         }
+        Command::Export(args) => {
+            let files = emojify_train::export::export(
+                &args.run,
+                args.format,
+                args.out.as_deref(),
+                !args.no_embedding,
+            )?;
+            for f in files {
+                println!("wrote {}", f.display());
+            }
+            Ok(())
+        }
         Command::Vectors(args) => vectors(args),
         Command::Data {
             action: DataCommand::Fetch,
@@ -295,7 +337,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn predict(args: PredictArgs) -> anyhow::Result<()> {
-    let predictor = Predictor::from_run(&args.run, args.backend)?;
+    let predictor = match (&args.run, &args.weights) {
+        (Some(run), _) => Predictor::from_run(run, args.backend)?,
+        (None, Some(weights)) => Predictor::from_weights(weights, args.backend)?,
+        (None, None) => anyhow::bail!("give --run DIR or --weights FILE"),
+    };
     let sentences = if args.sentences.is_empty() {
         let mut lines = Vec::new();
         for line in std::io::stdin().lock().lines() {

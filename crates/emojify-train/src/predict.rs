@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::backend::BackendKind;
 use crate::config::RunConfig;
 use crate::eval::argmax;
+use crate::export::weights::WeightsFile;
 use crate::pipeline::{build_model, encode, load_embeddings, load_weights};
 use crate::run_dir::{self, RunDir};
 use crate::train::probabilities;
@@ -43,21 +44,7 @@ impl Predictor {
         let run = RunDir::open(dir)?;
         let config = RunConfig::load(&run.file(run_dir::CONFIG_FILE))?;
         let embeddings = load_embeddings(&config)?;
-        let summary_path = run.file(run_dir::SUMMARY_FILE);
-        if let Ok(text) = std::fs::read_to_string(&summary_path) {
-            let summary: serde_json::Value = serde_json::from_str(&text)
-                .with_context(|| format!("{}: invalid JSON", summary_path.display()))?;
-            if let Some(sha) = summary.get("embedding_sha256").and_then(|v| v.as_str()) {
-                anyhow::ensure!(
-                    sha == embeddings.sha256,
-                    "{} was trained on embedding {} (SHA-256 {sha}) but `{}` now gives SHA-256 {}",
-                    dir.display(),
-                    config.embedding.source,
-                    config.embedding.source,
-                    embeddings.sha256
-                );
-            }
-        }
+        check_embedding_identity(&run, &config, &embeddings)?;
         let device = backend
             .unwrap_or(config.backend)
             .device(config.wgpu_device)?;
@@ -69,6 +56,41 @@ impl Predictor {
             model,
             device,
         })
+    }
+
+    /// Loads an `emojify export` safetensors file: the config and vocabulary identity come from
+    /// its metadata, the vocabulary itself from the source it names (verified by SHA-256).
+    pub fn from_weights(path: &Path, backend: Option<BackendKind>) -> anyhow::Result<Self> {
+        let file = WeightsFile::read(path)?;
+        let config = RunConfig::parse(file.get("emojify.config")?, path)?;
+        let embeddings = load_embeddings(&config)?;
+        let sha = file.get("emojify.vocabulary_sha256")?;
+        anyhow::ensure!(
+            sha == embeddings.sha256,
+            "{} was exported with embedding `{}` of SHA-256 {sha}, but that source now gives \
+             SHA-256 {}",
+            path.display(),
+            config.embedding.source,
+            embeddings.sha256
+        );
+        let device = backend
+            .unwrap_or(config.backend)
+            .device(config.wgpu_device)?;
+        let mut model = build_model(&config, &embeddings, &device);
+        model
+            .load_pytorch(&file.tensors)
+            .with_context(|| format!("{}: weights do not fit its own config", path.display()))?;
+        Ok(Predictor {
+            config,
+            embeddings,
+            model,
+            device,
+        })
+    }
+
+    /// The ids the model sees for `text`.
+    pub fn encode(&self, text: &str) -> emojify_data::Encoded {
+        encode(&self.config, &self.embeddings, text)
     }
 
     /// Classifies each sentence. Empty, all-unknown and overlong sentences are handled: the
@@ -98,4 +120,29 @@ impl Predictor {
             })
             .collect())
     }
+}
+
+/// Refuses a run whose summary records another embedding than its config's source gives now.
+pub fn check_embedding_identity(
+    run: &RunDir,
+    config: &RunConfig,
+    embeddings: &Embeddings,
+) -> anyhow::Result<()> {
+    let summary_path = run.file(run_dir::SUMMARY_FILE);
+    let Ok(text) = std::fs::read_to_string(&summary_path) else {
+        return Ok(());
+    };
+    let summary: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{}: invalid JSON", summary_path.display()))?;
+    if let Some(sha) = summary.get("embedding_sha256").and_then(|v| v.as_str()) {
+        anyhow::ensure!(
+            sha == embeddings.sha256,
+            "{} was trained on embedding {} (SHA-256 {sha}) but `{}` now gives SHA-256 {}",
+            run.path().display(),
+            config.embedding.source,
+            config.embedding.source,
+            embeddings.sha256
+        );
+    }
+    Ok(())
 }

@@ -10,6 +10,8 @@ use burn::tensor::activation::softmax;
 use emojify_data::{Encoded, batch_order};
 use emojify_model::Classifier;
 use emojify_model::loss::cross_entropy;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 use serde::Serialize;
 
 use crate::config::{OptimizerKind, RunConfig};
@@ -66,6 +68,16 @@ pub struct Outcome {
 fn epoch_seed(seed: u64, epoch: usize) -> u64 {
     seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
         .wrapping_add(epoch as u64)
+}
+
+/// The seed of one batch's dropout masks: a function of (run seed, epoch, batch), so masks need
+/// no saved RNG state and do not depend on anything else running in the process.
+fn dropout_seed(seed: u64, epoch: usize, step: usize) -> u64 {
+    // SplitMix64's finaliser over the three, so nearby (epoch, step) pairs get unrelated seeds.
+    let mut z = seed ^ ((epoch as u64) << 32) ^ (step as u64) ^ 0xD1B5_4A32_D192_ED03;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// Class probabilities for every encoded sentence, computed in batches without autodiff.
@@ -153,7 +165,7 @@ pub fn train(config: &RunConfig, quiet: bool) -> anyhow::Result<Outcome> {
             t.shuffle.then(|| epoch_seed(config.seed, epoch)),
         );
         let mut loss_sum: Option<Tensor<1>> = None;
-        for indices in &order {
+        for (step, indices) in order.iter().enumerate() {
             let refs: Vec<&Encoded> = indices.iter().map(|&i| &train.encoded[i]).collect();
             let batch = token_batch(&refs, &train_device);
             let labels: Vec<i64> = indices.iter().map(|&i| train.labels[i] as i64).collect();
@@ -161,7 +173,8 @@ pub fn train(config: &RunConfig, quiet: bool) -> anyhow::Result<Outcome> {
                 TensorData::new(labels, [indices.len()]),
                 &train_device,
             );
-            let loss = cross_entropy(model.forward(&batch), targets);
+            let mut rng = StdRng::seed_from_u64(dropout_seed(config.seed, epoch, step));
+            let loss = cross_entropy(model.forward_train(&batch, &mut rng), targets);
             let weighted = loss.clone().detach() * indices.len() as f32;
             loss_sum = Some(match loss_sum {
                 Some(sum) => sum + weighted,

@@ -1,0 +1,388 @@
+//! The models' parameters under PyTorch's names and layouts, so other tools can load them with
+//! `load_state_dict` unchanged — and so weights trained elsewhere come back in.
+//!
+//! burn keeps linear and LSTM kernels as `[in, out]` (it computes `x · W`); PyTorch keeps
+//! `[out, in]`. PyTorch's LSTM has two biases per gate where ours (as Keras) has one: the export
+//! puts ours in `bias_ih` and zeros in `bias_hh`, the import adds the two. Gate order is i, f, g, o
+//! in both.
+
+use std::collections::HashMap;
+
+use burn::module::Param;
+use burn::nn::Linear;
+use burn::prelude::*;
+
+use crate::Classifier;
+use crate::lstm::FusedLstm;
+
+/// One parameter in PyTorch's layout (row-major `shape`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedTensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub values: Vec<f32>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LayoutError {
+    #[error("missing tensor `{0}`")]
+    Missing(String),
+    #[error("tensor `{name}` has shape {found:?}, this model needs {expected:?}")]
+    Shape {
+        name: String,
+        found: Vec<usize>,
+        expected: Vec<usize>,
+    },
+    #[error("unexpected tensor `{0}` (not part of this model)")]
+    Unexpected(String),
+    #[error("reading tensor `{name}`: {reason}")]
+    Read { name: String, reason: String },
+}
+
+/// Name of the `index`-th (0-based) LSTM layer: `lstm1`, `lstm2`, …
+pub fn lstm_name(index: usize) -> String {
+    format!("lstm{}", index + 1)
+}
+
+impl Classifier {
+    /// Every parameter in PyTorch's layout; the frozen embedding only if `with_embedding`.
+    pub fn to_pytorch(&self, with_embedding: bool) -> Result<Vec<NamedTensor>, LayoutError> {
+        let mut out = Vec::new();
+        let (embedding, linear, linear_name) = match self {
+            Classifier::MeanEmbedding(m) => (&m.embedding, &m.linear, "linear"),
+            Classifier::Lstm(m) => {
+                for (i, lstm) in m.lstms.iter().enumerate() {
+                    out.extend(lstm_to_pytorch(&lstm_name(i), lstm)?);
+                }
+                (&m.embedding, &m.dense, "dense")
+            }
+        };
+        out.extend(linear_to_pytorch(linear_name, linear)?);
+        if with_embedding {
+            let weight = embedding.weight.val();
+            let shape = weight.dims().to_vec();
+            out.insert(0, named("embedding.weight", shape, weight)?);
+        }
+        Ok(out)
+    }
+
+    /// Replaces the trainable parameters with `tensors` (PyTorch layout, as [`Self::to_pytorch`]
+    /// writes). `embedding.weight` may be present (its shape is checked, the model keeps its own
+    /// copy: the caller has verified its identity) or absent; any other name is an error.
+    pub fn load_pytorch(
+        &mut self,
+        tensors: &HashMap<String, NamedTensor>,
+    ) -> Result<(), LayoutError> {
+        let mut expected: Vec<String> = Vec::new();
+        let embedding = match self {
+            Classifier::MeanEmbedding(m) => {
+                m.linear = linear_from_pytorch("linear", &m.linear, tensors)?;
+                expected.extend(["linear.weight".into(), "linear.bias".into()]);
+                &m.embedding
+            }
+            Classifier::Lstm(m) => {
+                for (i, lstm) in m.lstms.iter_mut().enumerate() {
+                    let name = lstm_name(i);
+                    *lstm = lstm_from_pytorch(&name, lstm, tensors)?;
+                    expected.extend(
+                        ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
+                            .map(|p| format!("{name}.{p}")),
+                    );
+                }
+                m.dense = linear_from_pytorch("dense", &m.dense, tensors)?;
+                expected.extend(["dense.weight".into(), "dense.bias".into()]);
+                &m.embedding
+            }
+        };
+        if let Some(t) = tensors.get("embedding.weight") {
+            check_shape(t, &embedding.weight.dims())?;
+        }
+        expected.push("embedding.weight".into());
+        match tensors.keys().find(|k| !expected.contains(k)) {
+            Some(extra) => Err(LayoutError::Unexpected(extra.clone())),
+            None => Ok(()),
+        }
+    }
+}
+
+fn named<const D: usize>(
+    name: &str,
+    shape: Vec<usize>,
+    tensor: Tensor<D>,
+) -> Result<NamedTensor, LayoutError> {
+    let values = tensor
+        .into_data()
+        .try_into_vec_as::<f32>()
+        .map_err(|e| LayoutError::Read {
+            name: name.into(),
+            reason: format!("{e:?}"),
+        })?;
+    Ok(NamedTensor {
+        name: name.into(),
+        shape,
+        values,
+    })
+}
+
+/// `[rows, cols]` row-major → `[cols, rows]` row-major.
+fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0.0; values.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            out[c * rows + r] = values[r * cols + c];
+        }
+    }
+    out
+}
+
+/// A burn `[in, out]` kernel as PyTorch's `[out, in]` weight.
+fn kernel_to_pytorch(name: &str, kernel: Tensor<2>) -> Result<NamedTensor, LayoutError> {
+    let [rows, cols] = kernel.dims();
+    let mut t = named(name, vec![cols, rows], kernel)?;
+    t.values = transpose(&t.values, rows, cols);
+    Ok(t)
+}
+
+fn linear_to_pytorch(prefix: &str, linear: &Linear) -> Result<Vec<NamedTensor>, LayoutError> {
+    let mut out = vec![kernel_to_pytorch(
+        &format!("{prefix}.weight"),
+        linear.weight.val(),
+    )?];
+    if let Some(bias) = &linear.bias {
+        let bias = bias.val();
+        out.push(named(
+            &format!("{prefix}.bias"),
+            bias.dims().to_vec(),
+            bias,
+        )?);
+    }
+    Ok(out)
+}
+
+fn lstm_to_pytorch(prefix: &str, lstm: &FusedLstm) -> Result<Vec<NamedTensor>, LayoutError> {
+    let bias = lstm.bias.val();
+    let gates = bias.dims()[0];
+    Ok(vec![
+        kernel_to_pytorch(&format!("{prefix}.weight_ih_l0"), lstm.w_ih.val())?,
+        kernel_to_pytorch(&format!("{prefix}.weight_hh_l0"), lstm.w_hh.val())?,
+        named(&format!("{prefix}.bias_ih_l0"), vec![gates], bias)?,
+        NamedTensor {
+            name: format!("{prefix}.bias_hh_l0"),
+            shape: vec![gates],
+            values: vec![0.0; gates],
+        },
+    ])
+}
+
+fn get<'a>(
+    tensors: &'a HashMap<String, NamedTensor>,
+    name: &str,
+    expected: &[usize],
+) -> Result<&'a NamedTensor, LayoutError> {
+    let t = tensors
+        .get(name)
+        .ok_or_else(|| LayoutError::Missing(name.into()))?;
+    check_shape(t, expected)?;
+    Ok(t)
+}
+
+fn check_shape(t: &NamedTensor, expected: &[usize]) -> Result<(), LayoutError> {
+    if t.shape != expected || t.values.len() != expected.iter().product::<usize>() {
+        return Err(LayoutError::Shape {
+            name: t.name.clone(),
+            found: t.shape.clone(),
+            expected: expected.to_vec(),
+        });
+    }
+    Ok(())
+}
+
+/// PyTorch's `[out, in]` weight back to a burn `[in, out]` kernel.
+fn kernel_from_pytorch(
+    tensors: &HashMap<String, NamedTensor>,
+    name: &str,
+    [rows, cols]: [usize; 2],
+    device: &Device,
+) -> Result<Param<Tensor<2>>, LayoutError> {
+    let t = get(tensors, name, &[cols, rows])?;
+    let values = transpose(&t.values, cols, rows);
+    Ok(Param::from_tensor(Tensor::from_data(
+        TensorData::new(values, [rows, cols]),
+        device,
+    )))
+}
+
+fn vector(values: Vec<f32>, device: &Device) -> Param<Tensor<1>> {
+    let n = values.len();
+    Param::from_tensor(Tensor::from_data(TensorData::new(values, [n]), device))
+}
+
+fn linear_from_pytorch(
+    prefix: &str,
+    linear: &Linear,
+    tensors: &HashMap<String, NamedTensor>,
+) -> Result<Linear, LayoutError> {
+    let device = linear.weight.device();
+    let [input, output] = linear.weight.dims();
+    let weight = kernel_from_pytorch(
+        tensors,
+        &format!("{prefix}.weight"),
+        [input, output],
+        &device,
+    )?;
+    let bias = get(tensors, &format!("{prefix}.bias"), &[output])?;
+    Ok(Linear {
+        weight,
+        bias: Some(vector(bias.values.clone(), &device)),
+    })
+}
+
+fn lstm_from_pytorch(
+    prefix: &str,
+    lstm: &FusedLstm,
+    tensors: &HashMap<String, NamedTensor>,
+) -> Result<FusedLstm, LayoutError> {
+    let device = lstm.w_ih.device();
+    let (input, hidden) = (lstm.input(), lstm.hidden());
+    let w_ih = kernel_from_pytorch(
+        tensors,
+        &format!("{prefix}.weight_ih_l0"),
+        [input, 4 * hidden],
+        &device,
+    )?;
+    let w_hh = kernel_from_pytorch(
+        tensors,
+        &format!("{prefix}.weight_hh_l0"),
+        [hidden, 4 * hidden],
+        &device,
+    )?;
+    let b_ih = get(tensors, &format!("{prefix}.bias_ih_l0"), &[4 * hidden])?;
+    let b_hh = get(tensors, &format!("{prefix}.bias_hh_l0"), &[4 * hidden])?;
+    let bias = b_ih.values.iter().zip(&b_hh.values).map(|(a, b)| a + b);
+    Ok(FusedLstm {
+        w_ih,
+        w_hh,
+        bias: vector(bias.collect(), &device),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{LstmClassifierConfig, MeanEmbeddingConfig, TokenBatch};
+
+    fn models(device: &Device) -> Vec<Classifier> {
+        let embedding = || crate::init::normal([7, 4], 1.0, &mut crate::init::rng(1), device);
+        vec![
+            Classifier::MeanEmbedding(MeanEmbeddingConfig::new(3).init(embedding(), 2, device)),
+            Classifier::Lstm(
+                LstmClassifierConfig::new(3)
+                    .with_hidden(5)
+                    .with_dropout(0.0)
+                    .init(embedding(), 3, device),
+            ),
+        ]
+    }
+
+    fn logits(m: &Classifier, device: &Device) -> Vec<f32> {
+        let batch = TokenBatch {
+            ids: Tensor::from_data(TensorData::new(vec![1i64, 2, 3, 6, 0, 0], [2, 3]), device),
+            lengths: vec![3, 1],
+        };
+        m.forward(&batch)
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn pytorch_names_and_shapes() {
+        let device = Device::flex();
+        let [v1, v2] = <[Classifier; 2]>::try_from(models(&device)).expect("two models");
+        let shapes = |m: &Classifier, e| -> Vec<(String, Vec<usize>)> {
+            m.to_pytorch(e)
+                .expect("export")
+                .into_iter()
+                .map(|t| (t.name, t.shape))
+                .collect()
+        };
+        let s = |n: &str, shape: &[usize]| (n.to_string(), shape.to_vec());
+        assert_eq!(
+            shapes(&v1, true),
+            vec![
+                s("embedding.weight", &[7, 4]),
+                s("linear.weight", &[3, 4]),
+                s("linear.bias", &[3])
+            ]
+        );
+        assert_eq!(
+            shapes(&v2, false),
+            vec![
+                s("lstm1.weight_ih_l0", &[20, 4]),
+                s("lstm1.weight_hh_l0", &[20, 5]),
+                s("lstm1.bias_ih_l0", &[20]),
+                s("lstm1.bias_hh_l0", &[20]),
+                s("lstm2.weight_ih_l0", &[20, 5]),
+                s("lstm2.weight_hh_l0", &[20, 5]),
+                s("lstm2.bias_ih_l0", &[20]),
+                s("lstm2.bias_hh_l0", &[20]),
+                s("dense.weight", &[3, 5]),
+                s("dense.bias", &[3]),
+            ]
+        );
+    }
+
+    #[test]
+    fn round_trip_gives_identical_logits_and_rejects_misfits() {
+        let device = Device::flex();
+        for (source, mut target) in models(&device).into_iter().zip(
+            // Same architecture, other seeds: different weights until loaded.
+            models(&device).into_iter().map(|m| match m {
+                Classifier::MeanEmbedding(mut m) => {
+                    m.linear.weight = Param::from_tensor(m.linear.weight.val() * 2.0);
+                    Classifier::MeanEmbedding(m)
+                }
+                Classifier::Lstm(mut m) => {
+                    m.dense.weight = Param::from_tensor(m.dense.weight.val() * 2.0);
+                    Classifier::Lstm(m)
+                }
+            }),
+        ) {
+            assert_ne!(logits(&source, &device), logits(&target, &device));
+            let exported = source.to_pytorch(true).expect("export");
+            let name = exported.last().expect("a tensor").name.clone();
+            let tensors: HashMap<_, _> =
+                exported.into_iter().map(|t| (t.name.clone(), t)).collect();
+            target.load_pytorch(&tensors).expect("import");
+            assert_eq!(logits(&source, &device), logits(&target, &device));
+
+            let mut wrong = tensors.clone();
+            if let Some(t) = wrong.get_mut(&name) {
+                t.shape.push(1);
+            }
+            assert!(matches!(
+                target.load_pytorch(&wrong),
+                Err(LayoutError::Shape { .. })
+            ));
+            wrong.remove(&name);
+            let missing = target.load_pytorch(&wrong).expect_err("missing");
+            assert!(
+                matches!(missing, LayoutError::Missing(ref n) if *n == name),
+                "{missing}"
+            );
+            let mut extra = tensors.clone();
+            extra.insert(
+                "lstm9.weight".into(),
+                NamedTensor {
+                    name: "lstm9.weight".into(),
+                    shape: vec![1],
+                    values: vec![0.0],
+                },
+            );
+            assert!(matches!(
+                target.load_pytorch(&extra),
+                Err(LayoutError::Unexpected(_))
+            ));
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! Exports proven by their consumers: PyTorch loads the safetensors file, onnxruntime runs the
+//! ONNX graph, and both give the Rust model's probabilities on all 56 test sentences. Needs the
+//! Python environment `tests/python/setup.sh` makes (`.ci/run` runs it).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use emojify_train::pipeline::{load_embeddings, load_splits};
+use emojify_train::predict::Predictor;
+use emojify_train::train::train;
+
+/// The Python with torch and onnxruntime: `$EMOJIFY_PYTHON`, else the venv setup.sh makes.
+fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("EMOJIFY_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let cache = std::env::var_os("EMOJIFY_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/emojify")))
+        .expect("HOME or EMOJIFY_CACHE is set");
+    let python = cache.join("pyref/bin/python");
+    assert!(
+        python.is_file(),
+        "{} not found: run tests/python/setup.sh (it makes a venv with torch and onnxruntime), \
+         or point EMOJIFY_PYTHON at a Python that has them",
+        python.display()
+    );
+    python
+}
+
+/// Trains `config` briefly, exports it, writes the Rust side's answers on the test set, and has
+/// PyTorch and onnxruntime check theirs against them.
+fn export_and_check(
+    config_name: &str,
+    epochs: usize,
+    edit: impl FnOnce(&mut emojify_train::RunConfig),
+) -> (PathBuf, PathBuf, tempfile::TempDir) {
+    let out = tempfile::tempdir().expect("tmp");
+    let mut config = common::config(config_name, out.path());
+    config.train.epochs = epochs;
+    edit(&mut config);
+    let run = train(&config, true)
+        .expect("training runs")
+        .run_dir
+        .path()
+        .to_path_buf();
+    let export_dir = out.path().join("export");
+    let (ok, stdout, stderr) = common::emojify(&[
+        "export",
+        "--run",
+        run.to_str().expect("utf-8 path"),
+        "--out",
+        export_dir.to_str().expect("utf-8 path"),
+    ]);
+    assert!(ok, "export failed: {stderr}");
+    for f in ["model.safetensors", "model.onnx", "vocab.txt"] {
+        assert!(stdout.contains(f), "export did not report {f}: {stdout}");
+    }
+
+    let embeddings = load_embeddings(&config).expect("embeddings");
+    let (_, test) = load_splits(&config, &embeddings).expect("splits");
+    assert_eq!(test.examples.len(), 56);
+    let predictor = Predictor::from_run(&run, None).expect("run loads");
+    let texts: Vec<String> = test.examples.iter().map(|e| e.text.clone()).collect();
+    let predictions = predictor.predict(&texts).expect("predict");
+    let cases: Vec<serde_json::Value> = texts
+        .iter()
+        .zip(&predictions)
+        .map(|(text, p)| {
+            serde_json::json!({
+                "text": text,
+                "tokens": emojify_data::tokenize(text),
+                "ids": predictor.encode(text).ids,
+                "probabilities": p.probabilities,
+            })
+        })
+        .collect();
+    let cases_path = out.path().join("cases.json");
+    std::fs::write(&cases_path, serde_json::to_string(&cases).expect("json")).expect("cases");
+
+    let check = std::process::Command::new(python())
+        .arg(common::root().join("tests/python/check_exports.py"))
+        .args(
+            ["--safetensors", "--onnx", "--vocab", "--cases"]
+                .iter()
+                .zip([
+                    export_dir.join("model.safetensors"),
+                    export_dir.join("model.onnx"),
+                    export_dir.join("vocab.txt"),
+                    cases_path,
+                ])
+                .flat_map(|(flag, path)| [PathBuf::from(flag), path]),
+        )
+        .output()
+        .expect("python runs");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(
+        check.status.success(),
+        "{config_name}: consumers disagree:\n{report}"
+    );
+    assert!(report.contains("ok: 56 sentences"), "{report}");
+    eprintln!("{config_name}: {report}");
+    (run, export_dir, out)
+}
+
+fn predict_json(model_flag: &str, path: &Path, sentences: &[&str]) -> String {
+    let mut args = vec![
+        "predict",
+        "--json",
+        model_flag,
+        path.to_str().expect("utf-8"),
+    ];
+    args.extend(sentences);
+    let (ok, stdout, stderr) = common::emojify(&args);
+    assert!(ok, "predict {model_flag} failed: {stderr}");
+    stdout
+}
+
+const SENTENCES: [&str; 4] = [
+    "i adore you",
+    "not feeling happy",
+    "Let's go see the baseball game tonight!",
+    "",
+];
+
+#[test]
+fn v2_exports_load_in_pytorch_and_onnxruntime_and_round_trip() {
+    let (run, export_dir, out) = export_and_check("emojify_v2.toml", 10, |_| {});
+    let weights = export_dir.join("model.safetensors");
+
+    // Round trip: the safetensors file predicts exactly what the run does.
+    assert_eq!(
+        predict_json("--weights", &weights, &SENTENCES),
+        predict_json("--run", &run, &SENTENCES)
+    );
+
+    // Without the embedding: a small file that still predicts the same.
+    let slim = out.path().join("slim.safetensors");
+    let (ok, _, stderr) = common::emojify(&[
+        "export",
+        "--run",
+        run.to_str().expect("utf-8"),
+        "--format",
+        "safetensors",
+        "--no-embedding",
+        "--out",
+        slim.to_str().expect("utf-8"),
+    ]);
+    assert!(ok, "{stderr}");
+    let size = std::fs::metadata(&slim).expect("slim file").len();
+    assert!(size < 2_000_000, "slim export is {size} bytes");
+    assert_eq!(
+        predict_json("--weights", &slim, &SENTENCES),
+        predict_json("--run", &run, &SENTENCES)
+    );
+
+    // ONNX needs the embedding: asking for it without one is a clear error.
+    let (ok, _, stderr) = common::emojify(&[
+        "export",
+        "--run",
+        run.to_str().expect("utf-8"),
+        "--format",
+        "onnx",
+        "--no-embedding",
+    ]);
+    assert!(
+        !ok && stderr.contains("--no-embedding applies to safetensors only"),
+        "{stderr}"
+    );
+
+    // A damaged file is refused, never loaded as garbage.
+    let mut bytes = std::fs::read(&slim).expect("read");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40;
+    let corrupt = out.path().join("corrupt.safetensors");
+    std::fs::write(&corrupt, &bytes).expect("write");
+    let (ok, _, stderr) = common::emojify(&[
+        "predict",
+        "--weights",
+        corrupt.to_str().expect("utf-8"),
+        "hi",
+    ]);
+    assert!(
+        !ok && stderr.contains("does not match its checksum"),
+        "{stderr}"
+    );
+    std::fs::write(&corrupt, &bytes[..bytes.len() / 2]).expect("write");
+    let (ok, _, stderr) = common::emojify(&[
+        "predict",
+        "--weights",
+        corrupt.to_str().expect("utf-8"),
+        "hi",
+    ]);
+    assert!(
+        !ok && stderr.contains("not a valid safetensors file"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn last_token_v2_exports_agree_too() {
+    // The masked variant reads each row's state at its true last token: in ONNX via
+    // `sequence_lens`, in PyTorch by indexing.
+    export_and_check("emojify_v2.toml", 3, |c| {
+        if let emojify_train::config::ModelConfig::Lstm { state, .. } = &mut c.model {
+            *state = emojify_model::StateChoice::LastToken;
+        }
+    });
+}
+
+#[test]
+fn v1_exports_agree() {
+    let (run, export_dir, _out) = export_and_check("emojify_v1.toml", 2, |_| {});
+    assert_eq!(
+        predict_json(
+            "--weights",
+            &export_dir.join("model.safetensors"),
+            &SENTENCES
+        ),
+        predict_json("--run", &run, &SENTENCES)
+    );
+}

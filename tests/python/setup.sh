@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Makes (once) the Python environment the export test and the PyTorch benchmark reference use:
+# a venv outside the clone with torch, onnxruntime, safetensors and numpy. Re-running it is cheap:
+# an environment that already imports them is kept. Prints the venv's python on the last line.
+#
+# torch from PyPI brings its CUDA wheels (~5 GB); it runs on the CPU all the same.
+set -euo pipefail
+cache="${EMOJIFY_CACHE:-$HOME/.cache/emojify}"
+venv="$cache/pyref"
+py="$venv/bin/python"
+pins=(torch==2.15.0 onnxruntime==1.32.0 safetensors==0.8.0 numpy==2.4.6)
+check='import torch, onnxruntime, safetensors, numpy'
+if [[ -x "$py" ]] && "$py" -m pip freeze 2>/dev/null | grep -qx "torch==2.15.0" \
+  && "$py" -c "$check" 2>/dev/null; then
+  echo "$py"
+  exit 0
+fi
+echo "creating $venv (torch, onnxruntime, safetensors, numpy)" >&2
+rm -rf "$venv"
+python3 -m venv "$venv"
+"$py" -m pip install -q --upgrade pip >&2
+"$py" -m pip install -q "${pins[@]}" >&2
+"$py" -c "$check"
+echo "$py"
