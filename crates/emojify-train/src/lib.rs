@@ -2,6 +2,7 @@
 //! thin command-line layer over this library.
 
 pub mod backend;
+pub mod bench;
 pub mod config;
 pub mod eval;
 pub mod export;

@@ -51,6 +51,16 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Compare backends: the same training and inference work on each, one table.
+    Bench(BenchArgs),
+    /// One backend of `emojify bench`, in its own process (internal).
+    #[command(hide = true)]
+    BenchWorker {
+        #[arg(long)]
+        backend: BackendKind,
+        #[arg(long)]
+        spec: String,
+    },
     /// Export a trained run for other tools: safetensors (PyTorch layout) and/or ONNX.
     Export(ExportArgs),
     /// Inspect and debias word vectors: similarity, nearest words, analogies, bias.
@@ -93,6 +103,44 @@ struct TrainArgs {
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    #[arg(long)]
+    config: PathBuf,
+    /// Comma-separated backends to run.
+    #[arg(long, value_delimiter = ',', default_value = "ndarray,flex,wgpu")]
+    backends: Vec<BackendKind>,
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    epochs: u64,
+    /// Batch size (default: the config's).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    batch: Option<u64>,
+    /// Train on N random sentences of max_len ids (fixed seed) instead of EMOJISET.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    synthetic: Option<u64>,
+    /// Use a seeded random matrix of GloVe's shape instead of GloVe (speed runs only).
+    #[arg(long)]
+    random_embedding: bool,
+    /// CPU threads for the CPU backends and PyTorch (RAYON_NUM_THREADS / torch.set_num_threads).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    threads: Option<u64>,
+    /// Repetitions of each inference timing (median reported).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    reps: u64,
+    #[arg(long, default_value = "default")]
+    wgpu_device: WgpuChoice,
+    /// Also run benches/pytorch_reference.py (with $EMOJIFY_PYTHON, else the venv of
+    /// tests/python/setup.sh) and print each row's ratio to it.
+    #[arg(long)]
+    compare_pytorch: bool,
+    /// The PyTorch reference script.
+    #[arg(long, default_value = "benches/pytorch_reference.py")]
+    pytorch_script: PathBuf,
+    /// Directory for bench.json, bench.md and bench.png.
+    #[arg(long, default_value = "bench")]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -305,6 +353,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", model.summary(config.data.max_len));
             Ok(())
         }
+        Command::Bench(args) => bench(args),
+        Command::BenchWorker { backend, spec } => {
+            let spec: emojify_train::bench::BenchSpec =
+                serde_json::from_str(&spec).context("bench-worker --spec")?;
+            let row = emojify_train::bench::run_worker(&spec, backend)?;
+            println!("{}", serde_json::to_string(&row)?);
+            Ok(())
+        }
         Command::Export(args) => {
             let files = emojify_train::export::export(
                 &args.run,
@@ -334,6 +390,77 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    use emojify_train::bench;
+    let config = RunConfig::load(&args.config)?;
+    let spec = bench::BenchSpec {
+        config: args.config.clone(),
+        epochs: args.epochs as usize,
+        batch: args.batch.map_or(config.train.batch_size, |b| b as usize),
+        synthetic: args.synthetic.map(|n| n as usize),
+        random_embedding: args.random_embedding,
+        threads: args.threads.map(|t| t as usize),
+        reps: args.reps as usize,
+        wgpu_device: args.wgpu_device,
+    };
+    let mut rows = Vec::new();
+    for backend in &args.backends {
+        eprintln!("bench: {backend} …");
+        let row = bench::run_child(&spec, *backend)?;
+        eprintln!(
+            "bench: {backend}: median epoch {:.3} s, {:.0} train sentences/s",
+            row.median_epoch_s, row.train_sentences_per_s
+        );
+        rows.push(row);
+    }
+    if args.compare_pytorch {
+        eprintln!("bench: pytorch …");
+        let work = tempfile::tempdir().context("temporary directory")?;
+        let python = bench::reference_python();
+        anyhow::ensure!(
+            args.pytorch_script.is_file(),
+            "{} not found: run from the repository root or pass --pytorch-script PATH",
+            args.pytorch_script.display()
+        );
+        rows.push(bench::run_pytorch(
+            &spec,
+            &python,
+            &args.pytorch_script,
+            work.path(),
+        )?);
+    }
+    let table = bench::markdown(&rows, &spec);
+    println!("{table}");
+    let write = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
+        emojify_data::atomic::write_bytes_atomic(&args.out.join(name), bytes)?;
+        Ok(())
+    };
+    write("bench.md", table.as_bytes())?;
+    write(
+        "bench.json",
+        serde_json::to_string_pretty(&serde_json::json!({ "spec": spec, "rows": rows }))?
+            .as_bytes(),
+    )?;
+    let names: Vec<String> = rows.iter().map(|r| r.backend.clone()).collect();
+    emojify_train::plot::bars_png(
+        table.lines().next().unwrap_or_default(),
+        &names,
+        &[
+            (
+                "training sentences/s",
+                rows.iter().map(|r| r.train_sentences_per_s).collect(),
+            ),
+            (
+                "inference sentences/s at batch 1024",
+                rows.iter().map(|r| r.infer_b1024_sentences_per_s).collect(),
+            ),
+        ],
+        &args.out.join("bench.png"),
+    )?;
+    eprintln!("wrote {}/bench.{{md,json,png}}", args.out.display());
+    Ok(())
 }
 
 fn predict(args: PredictArgs) -> anyhow::Result<()> {

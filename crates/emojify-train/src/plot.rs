@@ -205,3 +205,59 @@ pub fn confusion_png(
         root.present().map_err(s)
     })
 }
+
+/// Side-by-side bars of named values (e.g. sentences/s per backend), one panel per metric.
+pub fn bars_png(
+    title: &str,
+    names: &[String],
+    panels: &[(&str, Vec<f64>)],
+    path: &Path,
+) -> anyhow::Result<()> {
+    let width = 480 * panels.len().max(1) as u32;
+    render_png(path, (width, 440), |root| {
+        root.fill(&WHITE).map_err(s)?;
+        let root = root.titled(title, ("sans-serif", 20)).map_err(s)?;
+        let areas = root.split_evenly((1, panels.len().max(1)));
+        for ((caption, values), area) in panels.iter().zip(&areas) {
+            let top = values
+                .iter()
+                .copied()
+                .filter(|v| v.is_finite())
+                .fold(0.0, f64::max)
+                * 1.15;
+            let mut chart = ChartBuilder::on(area)
+                .caption(*caption, ("sans-serif", 16))
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(70)
+                .build_cartesian_2d(
+                    (0..names.len().max(2) - 1).into_segmented(),
+                    0.0..top.max(1e-9),
+                )
+                .map_err(s)?;
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_label_formatter(&|x| match x {
+                    SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
+                    _ => String::new(),
+                })
+                .draw()
+                .map_err(s)?;
+            chart
+                .draw_series(values.iter().enumerate().map(|(i, &v)| {
+                    let mut bar = Rectangle::new(
+                        [
+                            (SegmentValue::Exact(i), 0.0),
+                            (SegmentValue::Exact(i + 1), v),
+                        ],
+                        Palette99::pick(i).filled(),
+                    );
+                    bar.set_margin(0, 0, 12, 12);
+                    bar
+                }))
+                .map_err(s)?;
+        }
+        root.present().map_err(s)
+    })
+}

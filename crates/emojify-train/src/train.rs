@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use burn::optim::{AdamConfig, GradientsParams, SgdConfig};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use emojify_data::{Encoded, batch_order};
@@ -14,7 +14,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::Serialize;
 
-use crate::config::{OptimizerKind, RunConfig};
+use crate::config::{OptimizerKind, RunConfig, TrainConfig};
 use crate::eval::{accuracy, argmax, confusion, format_confusion};
 use crate::pipeline::{
     Split, build_model, load_embeddings, load_splits, token_batch, weights_bytes,
@@ -105,6 +105,55 @@ fn predicted(probs: &[Vec<f32>]) -> Vec<usize> {
     probs.iter().map(|p| argmax(p)).collect()
 }
 
+/// The configured optimizer (Adam with Keras' ε by default).
+pub fn optimizer(t: &TrainConfig) -> ModuleOptimizer {
+    match t.optimizer {
+        OptimizerKind::Sgd => SgdConfig::new().init(),
+        OptimizerKind::Adam => AdamConfig::new()
+            .with_beta_1(t.beta1 as f32)
+            .with_beta_2(t.beta2 as f32)
+            .with_epsilon(t.epsilon as f32)
+            .init(),
+    }
+}
+
+/// One pass over `train` in the epoch's shuffled order; returns the updated model and the
+/// mean loss (read back once at the end, so the device is not synchronised every step).
+pub fn train_epoch(
+    mut model: Classifier,
+    optim: &mut ModuleOptimizer,
+    train: &Split,
+    config: &RunConfig,
+    epoch: usize,
+    device: &Device,
+) -> (Classifier, f64) {
+    let t = &config.train;
+    let order = batch_order(
+        train.encoded.len(),
+        t.batch_size,
+        t.shuffle.then(|| epoch_seed(config.seed, epoch)),
+    );
+    let mut loss_sum: Option<Tensor<1>> = None;
+    for (step, indices) in order.iter().enumerate() {
+        let refs: Vec<&Encoded> = indices.iter().map(|&i| &train.encoded[i]).collect();
+        let batch = token_batch(&refs, device);
+        let labels: Vec<i64> = indices.iter().map(|&i| train.labels[i] as i64).collect();
+        let targets = Tensor::<1, Int>::from_data(TensorData::new(labels, [indices.len()]), device);
+        let mut rng = StdRng::seed_from_u64(dropout_seed(config.seed, epoch, step));
+        let loss = cross_entropy(model.forward_train(&batch, &mut rng), targets);
+        let weighted = loss.clone().detach() * indices.len() as f32;
+        loss_sum = Some(match loss_sum {
+            Some(sum) => sum + weighted,
+            None => weighted,
+        });
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(t.learning_rate, model, grads);
+    }
+    let loss = loss_sum.map_or(0.0, |s| f64::from(s.into_scalar::<f32>()))
+        / train.encoded.len().max(1) as f64;
+    (model, loss)
+}
+
 /// Trains the configured model and writes the run directory.
 pub fn train(config: &RunConfig, quiet: bool) -> anyhow::Result<Outcome> {
     let say = |s: &str| {
@@ -124,14 +173,7 @@ pub fn train(config: &RunConfig, quiet: bool) -> anyhow::Result<Outcome> {
     let mut model = build_model(config, &embeddings, &train_device);
     let model_summary = model.summary(config.data.max_len);
     let t = &config.train;
-    let mut optim = match t.optimizer {
-        OptimizerKind::Sgd => SgdConfig::new().init(),
-        OptimizerKind::Adam => AdamConfig::new()
-            .with_beta_1(t.beta1 as f32)
-            .with_beta_2(t.beta2 as f32)
-            .with_epsilon(t.epsilon as f32)
-            .init(),
-    };
+    let mut optim = optimizer(t);
 
     let run = RunDir::create(&config.out, &config.name)?;
     run.write(run_dir::CONFIG_FILE, config.to_toml().as_bytes())?;
@@ -159,32 +201,8 @@ pub fn train(config: &RunConfig, quiet: bool) -> anyhow::Result<Outcome> {
     let mut metrics = Vec::with_capacity(t.epochs);
     for epoch in 1..=t.epochs {
         let started = Instant::now();
-        let order = batch_order(
-            train.encoded.len(),
-            t.batch_size,
-            t.shuffle.then(|| epoch_seed(config.seed, epoch)),
-        );
-        let mut loss_sum: Option<Tensor<1>> = None;
-        for (step, indices) in order.iter().enumerate() {
-            let refs: Vec<&Encoded> = indices.iter().map(|&i| &train.encoded[i]).collect();
-            let batch = token_batch(&refs, &train_device);
-            let labels: Vec<i64> = indices.iter().map(|&i| train.labels[i] as i64).collect();
-            let targets = Tensor::<1, Int>::from_data(
-                TensorData::new(labels, [indices.len()]),
-                &train_device,
-            );
-            let mut rng = StdRng::seed_from_u64(dropout_seed(config.seed, epoch, step));
-            let loss = cross_entropy(model.forward_train(&batch, &mut rng), targets);
-            let weighted = loss.clone().detach() * indices.len() as f32;
-            loss_sum = Some(match loss_sum {
-                Some(sum) => sum + weighted,
-                None => weighted,
-            });
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(t.learning_rate, model, grads);
-        }
-        let loss = loss_sum.map_or(0.0, |s| f64::from(s.into_scalar::<f32>()))
-            / train.encoded.len() as f64;
+        let loss;
+        (model, loss) = train_epoch(model, &mut optim, &train, config, epoch, &train_device);
         let seconds = started.elapsed().as_secs_f64();
         let valid = model.valid();
         let train_acc = accuracy(

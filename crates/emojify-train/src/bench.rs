@@ -1,0 +1,414 @@
+//! `emojify bench`: the same training and inference work on each backend, each in a fresh
+//! process (so peak memory and thread settings are its own), optionally beside the PyTorch
+//! reference in `benches/pytorch_reference.py`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use burn::prelude::*;
+use emojify_data::{Embeddings, Encoded};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{BackendKind, WgpuChoice};
+use crate::config::RunConfig;
+use crate::eval::accuracy;
+use crate::pipeline::{Split, build_model, load_embeddings, load_splits};
+use crate::train::{optimizer, probabilities, train_epoch};
+
+/// What one bench run does; shared by the parent, the worker processes and the PyTorch script.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BenchSpec {
+    pub config: PathBuf,
+    pub epochs: usize,
+    pub batch: usize,
+    /// Random sentences instead of EMOJISET (`max_len` ids each, random labels, fixed seed).
+    pub synthetic: Option<usize>,
+    /// A seeded random matrix of GloVe's shape instead of GloVe (speed only; no accuracy).
+    pub random_embedding: bool,
+    pub threads: Option<usize>,
+    /// Repetitions of each inference measurement (the median is reported).
+    pub reps: usize,
+    pub wgpu_device: WgpuChoice,
+}
+
+/// One backend's figures (one row of the table).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BenchRow {
+    pub backend: String,
+    pub device: String,
+    pub threads: Option<usize>,
+    pub train_sentences: usize,
+    /// The first epoch: kernel compilation / autotune / allocation warm-up included.
+    pub warmup_s: f64,
+    /// Median of the epochs after the first (the first if there is only one).
+    pub median_epoch_s: f64,
+    pub total_train_s: f64,
+    pub train_sentences_per_s: f64,
+    pub infer_b1_ms: f64,
+    pub infer_b1024_sentences_per_s: f64,
+    pub peak_rss_mib: f64,
+    /// Test accuracy after the last epoch (`None` for synthetic data).
+    pub test_accuracy: Option<f64>,
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+/// Peak resident memory of this process so far (Linux `VmHWM`), in MiB.
+pub fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// GloVe's shape filled with seeded noise, for speed runs where the vectors do not matter.
+fn random_embeddings(rows: usize, dim: usize) -> Embeddings {
+    let mut rng = StdRng::seed_from_u64(7);
+    let words: Vec<String> = (0..rows).map(|i| format!("w{i:07}")).collect();
+    let values: Vec<f32> = (0..rows * dim)
+        .map(|_| rng.random_range(-1.0f32..1.0))
+        .collect();
+    Embeddings::from_rows(words, &values, dim, "random (seed 7)".into(), "none".into())
+}
+
+/// `n` random sentences of `len` ids in `1..=vocab` with random labels (fixed seed).
+pub fn synthetic_split(
+    name: &'static str,
+    n: usize,
+    len: usize,
+    vocab: usize,
+    classes: usize,
+    seed: u64,
+) -> Split {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let encoded: Vec<Encoded> = (0..n)
+        .map(|_| Encoded {
+            ids: (0..len)
+                .map(|_| rng.random_range(1..=vocab as u32))
+                .collect(),
+            length: len,
+            oov: 0,
+            truncated: 0,
+        })
+        .collect();
+    let labels = (0..n).map(|_| rng.random_range(0..classes)).collect();
+    Split {
+        name,
+        examples: Vec::new(),
+        encoded,
+        labels,
+        skipped_rows: 0,
+    }
+}
+
+/// The data a bench runs on: EMOJISET's splits, or synthetic ones.
+pub fn bench_data(
+    spec: &BenchSpec,
+    config: &RunConfig,
+) -> anyhow::Result<(Embeddings, Split, Split)> {
+    let embeddings = if spec.random_embedding {
+        random_embeddings(400_000, 50)
+    } else {
+        load_embeddings(config)?
+    };
+    let (train, test) = match spec.synthetic {
+        Some(n) => {
+            let (len, vocab, classes) = (
+                config.data.max_len,
+                embeddings.vocab.len(),
+                config.num_classes(),
+            );
+            (
+                synthetic_split("train", n, len, vocab, classes, 11),
+                synthetic_split("test", 1024, len, vocab, classes, 12),
+            )
+        }
+        None => load_splits(config, &embeddings)?,
+    };
+    Ok((embeddings, train, test))
+}
+
+/// Runs the bench for one backend in this process.
+pub fn run_worker(spec: &BenchSpec, backend: BackendKind) -> anyhow::Result<BenchRow> {
+    let mut config = RunConfig::load(&spec.config)?;
+    config.backend = backend;
+    config.train.epochs = spec.epochs;
+    config.train.batch_size = spec.batch;
+    let device = backend.device(spec.wgpu_device)?;
+    let (embeddings, train, test) = bench_data(spec, &config)?;
+    let train_device = device.clone().autodiff();
+    let mut model = build_model(&config, &embeddings, &train_device);
+    drop(embeddings);
+    let mut optim = optimizer(&config.train);
+    let mut epoch_s = Vec::with_capacity(spec.epochs);
+    for epoch in 1..=spec.epochs {
+        let started = Instant::now();
+        (model, _) = train_epoch(model, &mut optim, &train, &config, epoch, &train_device);
+        epoch_s.push(started.elapsed().as_secs_f64());
+    }
+    let total_train_s = epoch_s.iter().sum();
+    let warmup_s = epoch_s.first().copied().unwrap_or(f64::NAN);
+    let median_epoch_s = if epoch_s.len() > 1 {
+        median(&mut epoch_s[1..])
+    } else {
+        warmup_s
+    };
+    let valid = model.valid();
+    let test_probs = probabilities(&valid, &test.encoded, &device)?;
+    let predicted: Vec<usize> = test_probs.iter().map(|p| crate::eval::argmax(p)).collect();
+    let test_accuracy = spec
+        .synthetic
+        .is_none()
+        .then(|| accuracy(&test.labels, &predicted));
+
+    let one = &test.encoded[..1];
+    let big: Vec<Encoded> = test.encoded.iter().cycle().take(1024).cloned().collect();
+    let time = |inputs: &[Encoded]| -> anyhow::Result<f64> {
+        let mut times = Vec::with_capacity(spec.reps);
+        probabilities(&valid, inputs, &device)?; // warm-up
+        for _ in 0..spec.reps {
+            let started = Instant::now();
+            probabilities(&valid, inputs, &device)?;
+            times.push(started.elapsed().as_secs_f64());
+        }
+        Ok(median(&mut times))
+    };
+    let infer_b1_ms = time(one)? * 1000.0;
+    let infer_b1024_sentences_per_s = 1024.0 / time(&big)?;
+    Ok(BenchRow {
+        backend: backend.to_string(),
+        device: match backend {
+            BackendKind::Wgpu => format!("wgpu {}", spec.wgpu_device),
+            _ => "cpu".into(),
+        },
+        threads: spec.threads,
+        train_sentences: train.encoded.len(),
+        warmup_s,
+        median_epoch_s,
+        total_train_s,
+        train_sentences_per_s: train.encoded.len() as f64 / median_epoch_s,
+        infer_b1_ms,
+        infer_b1024_sentences_per_s,
+        peak_rss_mib: peak_rss_mib(),
+        test_accuracy,
+    })
+}
+
+/// Runs one backend in a child process of this executable (`emojify bench-worker`).
+pub fn run_child(spec: &BenchSpec, backend: BackendKind) -> anyhow::Result<BenchRow> {
+    let exe = std::env::current_exe().context("locating the emojify executable")?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("bench-worker")
+        .arg("--backend")
+        .arg(backend.name())
+        .arg("--spec")
+        .arg(serde_json::to_string(spec)?);
+    if let Some(t) = spec.threads {
+        cmd.env("RAYON_NUM_THREADS", t.to_string());
+    }
+    let out = cmd
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("starting the bench worker")?;
+    anyhow::ensure!(
+        out.status.success(),
+        "the {backend} bench failed ({})",
+        out.status
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(line)
+        .with_context(|| format!("reading the {backend} bench result: {line}"))
+}
+
+/// Data for the PyTorch reference: the encoded splits and the embedding matrix, so both sides
+/// train on the same numbers.
+pub fn write_reference_input(spec: &BenchSpec, dir: &Path) -> anyhow::Result<PathBuf> {
+    let config = RunConfig::load(&spec.config)?;
+    let (embeddings, train, test) = bench_data(spec, &config)?;
+    let matrix = crate::pipeline::embedding_tensor(&config, &embeddings, &Device::flex());
+    let [rows, dim] = matrix.dims();
+    let values = matrix
+        .into_data()
+        .try_into_vec_as::<f32>()
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    emojify_data::atomic::write_bytes_atomic(&dir.join("embedding.f32"), &bytes)?;
+    let split = |s: &Split| {
+        serde_json::json!({
+            "ids": s.encoded.iter().map(|e| e.ids.clone()).collect::<Vec<_>>(),
+            "labels": s.labels,
+        })
+    };
+    let (hidden, layers, dropout) = match config.model {
+        crate::config::ModelConfig::Lstm {
+            hidden,
+            layers,
+            dropout,
+            ..
+        } => (hidden, layers, dropout),
+        crate::config::ModelConfig::MeanEmbedding {} => {
+            anyhow::bail!("--compare-pytorch needs an LSTM config (the reference is Emojifier-V2)")
+        }
+    };
+    let input = serde_json::json!({
+        "rows": rows, "dim": dim, "hidden": hidden, "layers": layers, "dropout": dropout,
+        "classes": config.num_classes(), "epochs": spec.epochs, "batch": spec.batch,
+        "lr": config.train.learning_rate, "beta1": config.train.beta1,
+        "beta2": config.train.beta2, "eps": config.train.epsilon, "reps": spec.reps,
+        "synthetic": spec.synthetic.is_some(),
+        "train": split(&train), "test": split(&test),
+    });
+    let path = dir.join("input.json");
+    emojify_data::atomic::write_bytes_atomic(&path, input.to_string().as_bytes())?;
+    Ok(path)
+}
+
+/// The Python for the PyTorch reference: `$EMOJIFY_PYTHON`, else the venv of
+/// `tests/python/setup.sh`, else `python3`.
+pub fn reference_python() -> PathBuf {
+    if let Some(p) = std::env::var_os("EMOJIFY_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let cache = std::env::var_os("EMOJIFY_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| dirs_home().map(|h| h.join(".cache/emojify")));
+    cache
+        .map(|c| c.join("pyref/bin/python"))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("python3"))
+}
+
+fn dirs_home() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(PathBuf::from)
+}
+
+/// Runs `benches/pytorch_reference.py` on the data `write_reference_input` wrote.
+pub fn run_pytorch(
+    spec: &BenchSpec,
+    python: &Path,
+    script: &Path,
+    work: &Path,
+) -> anyhow::Result<BenchRow> {
+    let input = write_reference_input(spec, work)?;
+    let mut cmd = std::process::Command::new(python);
+    cmd.arg(script).arg("--input").arg(&input);
+    if let Some(t) = spec.threads {
+        cmd.arg("--threads").arg(t.to_string());
+    }
+    let out = cmd
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {} {}", python.display(), script.display()))?;
+    anyhow::ensure!(
+        out.status.success(),
+        "the PyTorch reference failed ({})",
+        out.status
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(line).with_context(|| format!("reading the PyTorch result: {line}"))
+}
+
+/// The table, as Markdown; with a PyTorch row, each row also gets its ratio to it.
+pub fn markdown(rows: &[BenchRow], spec: &BenchSpec) -> String {
+    use std::fmt::Write as _;
+    let reference = rows.iter().find(|r| r.backend == "pytorch");
+    let ratio = |a: f64, b: Option<f64>| b.map_or(String::new(), |b| format!(" ({:.2}×)", a / b));
+    let data = match spec.synthetic {
+        Some(n) => format!("synthetic {n} sentences"),
+        None => "EMOJISET".into(),
+    };
+    let mut s = format!(
+        "{data}, {} epochs, batch {}, threads {}{}\n\n",
+        spec.epochs,
+        spec.batch,
+        spec.threads.map_or("default".into(), |t| t.to_string()),
+        if spec.random_embedding {
+            ", random embedding"
+        } else {
+            ""
+        }
+    );
+    s.push_str("| backend | device | warm-up s | median epoch s | total train s | train sent/s | infer b=1 ms | infer b=1024 sent/s | peak RSS MiB | test acc |\n");
+    s.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.2} | {:.3}{} | {:.2}{} | {:.0}{} | {:.2}{} | {:.0}{} | {:.0} | {} |",
+            r.backend,
+            r.device,
+            r.warmup_s,
+            r.median_epoch_s,
+            ratio(r.median_epoch_s, reference.map(|p| p.median_epoch_s)),
+            r.total_train_s,
+            ratio(r.total_train_s, reference.map(|p| p.total_train_s)),
+            r.train_sentences_per_s,
+            ratio(
+                r.train_sentences_per_s,
+                reference.map(|p| p.train_sentences_per_s)
+            ),
+            r.infer_b1_ms,
+            ratio(r.infer_b1_ms, reference.map(|p| p.infer_b1_ms)),
+            r.infer_b1024_sentences_per_s,
+            ratio(
+                r.infer_b1024_sentences_per_s,
+                reference.map(|p| p.infer_b1024_sentences_per_s)
+            ),
+            r.peak_rss_mib,
+            r.test_accuracy.map_or("–".into(), |a| format!("{a:.4}")),
+        );
+    }
+    if reference.is_some() {
+        s.push_str("\nRatios are to the PyTorch row: above 1 is slower for times, faster for sentences/s.\n");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(&mut []).is_nan());
+    }
+
+    #[test]
+    fn synthetic_is_seeded_and_in_range() {
+        let a = synthetic_split("t", 50, 10, 100, 5, 1);
+        let b = synthetic_split("t", 50, 10, 100, 5, 1);
+        assert_eq!(a.encoded, b.encoded);
+        assert!(
+            a.encoded
+                .iter()
+                .all(|e| e.ids.len() == 10 && e.ids.iter().all(|&i| (1..=100).contains(&i)))
+        );
+        assert!(a.labels.iter().all(|&l| l < 5));
+    }
+
+    #[test]
+    fn peak_rss_is_read() {
+        assert!(peak_rss_mib() > 1.0);
+    }
+}

@@ -1,0 +1,105 @@
+//! `emojify bench`: every backend (wgpu on whatever adapter the machine has: lavapipe in CI) and
+//! the PyTorch reference produce a row, and the table, JSON and chart are written.
+
+mod common;
+
+fn bench(
+    extra: &[&str],
+) -> (
+    String,
+    serde_json::Value,
+    std::path::PathBuf,
+    tempfile::TempDir,
+) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("bench");
+    let config = common::root().join("configs/emojify_v2.toml");
+    let mut args = vec![
+        "bench",
+        "--config",
+        config.to_str().expect("utf-8"),
+        "--epochs",
+        "2",
+        "--reps",
+        "2",
+        "--threads",
+        "2",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ];
+    args.extend(extra);
+    let (ok, stdout, stderr) = common::emojify(&args);
+    assert!(ok, "bench failed: {stderr}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("bench.json")).expect("json"))
+            .expect("valid json");
+    let png = std::fs::read(out.join("bench.png")).expect("png");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 5_000,
+        "bench.png"
+    );
+    let md = std::fs::read_to_string(out.join("bench.md")).expect("md");
+    assert!(stdout.contains(md.trim()), "stdout carries the table");
+    (stdout, json, out, dir)
+}
+
+fn rows(json: &serde_json::Value) -> Vec<&serde_json::Value> {
+    json["rows"].as_array().expect("rows").iter().collect()
+}
+
+#[test]
+fn every_backend_gets_a_row_with_real_figures() {
+    let (stdout, json, _, _dir) = bench(&["--backends", "flex,ndarray,wgpu"]);
+    let rows = rows(&json);
+    let names: Vec<&str> = rows
+        .iter()
+        .map(|r| r["backend"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(names, ["flex", "ndarray", "wgpu"]);
+    for r in &rows {
+        assert_eq!(r["train_sentences"], 132, "{r}");
+        for key in [
+            "warmup_s",
+            "median_epoch_s",
+            "train_sentences_per_s",
+            "infer_b1_ms",
+            "infer_b1024_sentences_per_s",
+            "peak_rss_mib",
+        ] {
+            let v = r[key].as_f64().unwrap_or(f64::NAN);
+            assert!(v.is_finite() && v > 0.0, "{key} = {v} in {r}");
+        }
+        let acc = r["test_accuracy"]
+            .as_f64()
+            .expect("EMOJISET has an accuracy");
+        assert!((0.0..=1.0).contains(&acc));
+    }
+    assert!(stdout.contains("| wgpu | wgpu default |"), "{stdout}");
+}
+
+#[test]
+fn synthetic_data_and_the_pytorch_reference() {
+    let script = common::root().join("benches/pytorch_reference.py");
+    let (stdout, json, _, _dir) = bench(&[
+        "--pytorch-script",
+        script.to_str().expect("utf-8"),
+        "--backends",
+        "flex",
+        "--synthetic",
+        "300",
+        "--random-embedding",
+        "--compare-pytorch",
+        "--batch",
+        "64",
+    ]);
+    let rows = rows(&json);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1]["backend"], "pytorch");
+    for r in &rows {
+        assert_eq!(r["train_sentences"], 300);
+        assert!(r["test_accuracy"].is_null(), "no accuracy on random labels");
+        assert!(r["train_sentences_per_s"].as_f64().unwrap_or(0.0) > 0.0);
+    }
+    assert!(stdout.contains("synthetic 300 sentences"), "{stdout}");
+    assert!(stdout.contains("(1.00×)"), "ratios to PyTorch: {stdout}");
+}
