@@ -60,13 +60,19 @@ impl FusedLstm {
 
     /// `x [B, T, input]` → hidden states of every step `[B, T, H]`, starting from zero state.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let [batch, steps, input] = x.dims();
+        self.forward_time_major(x.swap_dims(0, 1)).swap_dims(0, 1)
+    }
+
+    /// `x [T, B, input]` → `[T, B, H]`. Time-major keeps each step's slice of the projected
+    /// input, and each step's output, contiguous (measured in docs/benchmarks.md).
+    pub fn forward_time_major(&self, x: Tensor<3>) -> Tensor<3> {
+        let [steps, batch, input] = x.dims();
         let hidden = self.hidden();
         let device = x.device();
         // One matmul for the input projection of all steps, bias folded in.
-        let projected = (x.reshape([batch * steps, input]).matmul(self.w_ih.val())
+        let projected = (x.reshape([steps * batch, input]).matmul(self.w_ih.val())
             + self.bias.val().unsqueeze::<2>())
-        .reshape([batch, steps, 4 * hidden]);
+        .reshape([steps, batch, 4 * hidden]);
         let w_hh = self.w_hh.val();
         let mut h = Tensor::<2>::zeros([batch, hidden], &device);
         let mut c = Tensor::<2>::zeros([batch, hidden], &device);
@@ -74,7 +80,7 @@ impl FusedLstm {
         for t in 0..steps {
             let gates = projected
                 .clone()
-                .narrow(1, t, 1)
+                .narrow(0, t, 1)
                 .reshape([batch, 4 * hidden])
                 + h.matmul(w_hh.clone());
             let i = sigmoid(gates.clone().narrow(1, 0, hidden));
@@ -83,9 +89,9 @@ impl FusedLstm {
             let o = sigmoid(gates.narrow(1, 3 * hidden, hidden));
             c = f * c + i * g;
             h = o * tanh(c.clone());
-            outputs.push(h.clone().unsqueeze_dim::<3>(1));
+            outputs.push(h.clone());
         }
-        Tensor::cat(outputs, 1)
+        Tensor::stack(outputs, 0)
     }
 }
 

@@ -80,14 +80,15 @@ impl LstmClassifier {
     /// Logits `[batch, classes]`. Dropout (after each LSTM) applies only when training, i.e.
     /// when an `rng` for its masks is given.
     pub fn forward(&self, batch: &TokenBatch, mut rng: Option<&mut StdRng>) -> Tensor<2> {
-        let mut x = self.embedding.forward(batch.ids.clone()); // [B, T, D]
+        // Time-major throughout: [T, B, ·] keeps every step's slice contiguous.
+        let mut x = self.embedding.forward(batch.ids.clone().swap_dims(0, 1)); // [T, B, D]
         for lstm in &self.lstms {
-            x = lstm.forward(x);
+            x = lstm.forward_time_major(x);
             if let Some(rng) = rng.as_deref_mut() {
                 x = dropout(x, self.dropout.prob, rng);
             }
         }
-        let [b, t, h] = x.dims();
+        let [t, b, h] = x.dims();
         let last = if self.last_token {
             let idx: Vec<i64> = batch
                 .lengths
@@ -95,10 +96,10 @@ impl LstmClassifier {
                 .map(|&l| l.clamp(1, t) as i64 - 1)
                 .collect();
             let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [b]), &x.device());
-            let idx = idx.reshape([b, 1, 1]).expand([b, 1, h]);
-            x.gather(1, idx)
+            let idx = idx.reshape([1, b, 1]).expand([1, b, h]);
+            x.gather(0, idx)
         } else {
-            x.narrow(1, t - 1, 1)
+            x.narrow(0, t - 1, 1)
         };
         self.dense.forward(last.reshape([b, h]))
     }

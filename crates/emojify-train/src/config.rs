@@ -158,6 +158,14 @@ pub struct TrainConfig {
     /// Adam's ε; Keras uses 1e-7 (burn's default is 1e-5).
     #[serde(default = "default_epsilon")]
     pub epsilon: f64,
+    /// Write a checkpoint (weights, optimizer state, position) every N epochs; 0 = never.
+    /// `emojify train --resume RUN_DIR` continues from it.
+    #[serde(default = "default_checkpoint_every")]
+    pub checkpoint_every: usize,
+}
+
+fn default_checkpoint_every() -> usize {
+    10
 }
 
 fn default_seed() -> u64 {

@@ -3,7 +3,9 @@
 
 pub mod backend;
 pub mod bench;
+pub mod checkpoint;
 pub mod config;
+pub mod cv;
 pub mod eval;
 pub mod export;
 pub mod pipeline;

@@ -46,6 +46,32 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Choose dropout, learning rate and epochs by k-fold cross-validation on the training
+    /// split (the test set is not read for scoring).
+    Cv {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// Seeds 1..=N per fold.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+        seeds: u64,
+        /// Dropout values to try (comma-separated).
+        #[arg(long, value_delimiter = ',', default_value = "0.5")]
+        dropout: Vec<f64>,
+        /// Learning rates to try (comma-separated).
+        #[arg(long, value_delimiter = ',', default_value = "0.001")]
+        learning_rate: Vec<f64>,
+        /// Epochs per run; the validation curve picks the best count up to this.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+        epochs: u64,
+        /// Show every N-th epoch in the table.
+        #[arg(long, default_value_t = 10)]
+        every: usize,
+        /// Also write the full curves as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Print the model's layers, output shapes and parameter counts.
     Summary {
         #[arg(long)]
@@ -81,8 +107,11 @@ enum DataCommand {
 #[derive(Args)]
 struct TrainArgs {
     /// The run's TOML config.
-    #[arg(long)]
-    config: PathBuf,
+    #[arg(long, required_unless_present = "resume", conflicts_with = "resume")]
+    config: Option<PathBuf>,
+    /// Continue an interrupted run from its checkpoint (its own config is used, unchanged).
+    #[arg(long, conflicts_with_all = ["backend", "wgpu_device", "epochs", "seed", "batch_size", "out", "data_dir"])]
+    resume: Option<PathBuf>,
     #[arg(long)]
     backend: Option<BackendKind>,
     /// wgpu adapter: default, discrete:N, integrated:N, virtual:N or cpu.
@@ -281,32 +310,7 @@ fn main() {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Train(args) => {
-            let mut config = RunConfig::load(&args.config)?;
-            if let Some(b) = args.backend {
-                config.backend = b;
-            }
-            if let Some(w) = args.wgpu_device {
-                config.wgpu_device = w;
-            }
-            if let Some(e) = args.epochs {
-                config.train.epochs = e as usize;
-            }
-            if let Some(s) = args.seed {
-                config.seed = s;
-            }
-            if let Some(b) = args.batch_size {
-                config.train.batch_size = b as usize;
-            }
-            if let Some(o) = args.out {
-                config.out = o;
-            }
-            if let Some(d) = args.data_dir {
-                config.data_dir = Some(d);
-            }
-            train::train(&config, args.quiet)?;
-            Ok(())
-        }
+        Command::Train(args) => train_command(args),
         Command::Predict(args) => predict(args),
         Command::Text(args) => text(args),
         Command::Sweep {
@@ -338,6 +342,42 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 emojify_data::atomic::write_bytes_atomic(
                     &path,
                     serde_json::to_string_pretty(&result)?.as_bytes(),
+                )?;
+            }
+            Ok(())
+        }
+        Command::Cv {
+            config,
+            folds,
+            seeds,
+            dropout,
+            learning_rate,
+            epochs,
+            every,
+            json,
+        } => {
+            let config = RunConfig::load(&config)?;
+            let seeds: Vec<u64> = (1..=seeds).collect();
+            let results = emojify_train::cv::cross_validate(
+                &config,
+                folds,
+                &seeds,
+                &dropout,
+                &learning_rate,
+                epochs as usize,
+            )?;
+            println!(
+                "{} on {}: {folds}-fold cross-validation on the training split, seeds 1..={}, \
+                 mean validation accuracy:\n",
+                config.name,
+                config.backend,
+                seeds.len()
+            );
+            print!("{}", emojify_train::cv::markdown(&results, every));
+            if let Some(path) = json {
+                emojify_data::atomic::write_bytes_atomic(
+                    &path,
+                    serde_json::to_string_pretty(&results)?.as_bytes(),
                 )?;
             }
             Ok(())
@@ -389,6 +429,57 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+    }
+}
+
+/// Ctrl-C asks training to stop after the current batch; a second Ctrl-C exits at once.
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn train_command(args: TrainArgs) -> anyhow::Result<()> {
+    use std::sync::atomic::Ordering;
+    ctrlc::set_handler(|| {
+        if STOP.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping after the current batch (Ctrl-C again to quit at once) …");
+    })
+    .context("installing the Ctrl-C handler")?;
+    let result = match (&args.resume, &args.config) {
+        (Some(run), _) => train::resume(run, args.quiet, Some(&STOP)),
+        (None, Some(path)) => {
+            let mut config = RunConfig::load(path)?;
+            if let Some(b) = args.backend {
+                config.backend = b;
+            }
+            if let Some(w) = args.wgpu_device {
+                config.wgpu_device = w;
+            }
+            if let Some(e) = args.epochs {
+                config.train.epochs = e as usize;
+            }
+            if let Some(s) = args.seed {
+                config.seed = s;
+            }
+            if let Some(b) = args.batch_size {
+                config.train.batch_size = b as usize;
+            }
+            if let Some(o) = args.out {
+                config.out = o;
+            }
+            if let Some(d) = args.data_dir {
+                config.data_dir = Some(d);
+            }
+            train::train_with(&config, None, args.quiet, Some(&STOP))
+        }
+        (None, None) => anyhow::bail!("give --config FILE or --resume RUN_DIR"),
+    };
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if e.is::<train::Interrupted>() => {
+            eprintln!("{e}");
+            std::process::exit(130);
+        }
+        Err(e) => Err(e),
     }
 }
 

@@ -173,6 +173,17 @@ pub fn weights_bytes(model: &Classifier) -> anyhow::Result<Vec<u8>> {
 /// Loads trainable weights saved by [`weights_bytes`] into `model`.
 pub fn load_weights(model: &mut Classifier, path: &std::path::Path) -> anyhow::Result<()> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    load_weights_bytes(model, bytes, &path.display().to_string())
+}
+
+/// [`load_weights`] from bytes; `what` names them in errors. Parameter ids are restored too,
+/// which is what lets a checkpoint's optimizer state find its parameters again.
+pub fn load_weights_bytes(
+    model: &mut Classifier,
+    bytes: Vec<u8>,
+    what: &str,
+) -> anyhow::Result<()> {
+    let path = std::path::Path::new(what);
     let mut store = BurnpackStore::from_bytes(Some(burn::tensor::Bytes::from_bytes_vec(bytes)))
         .filter(PathFilter::new().with_predicate(trainable_only))
         .allow_partial(true);

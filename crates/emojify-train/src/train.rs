@@ -2,6 +2,7 @@
 //! epoch, and everything written to the run directory.
 
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
@@ -12,17 +13,19 @@ use emojify_model::Classifier;
 use emojify_model::loss::cross_entropy;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::checkpoint;
 use crate::config::{OptimizerKind, RunConfig, TrainConfig};
 use crate::eval::{accuracy, argmax, confusion, format_confusion};
 use crate::pipeline::{
-    Split, build_model, load_embeddings, load_splits, token_batch, weights_bytes,
+    Split, build_model, load_embeddings, load_splits, load_weights_bytes, token_batch,
+    weights_bytes,
 };
 use crate::run_dir::{self, RunDir};
 
 /// One row of `metrics.csv`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EpochMetrics {
     pub epoch: usize,
     pub loss: f64,
@@ -118,23 +121,54 @@ pub fn optimizer(t: &TrainConfig) -> ModuleOptimizer {
 }
 
 /// One pass over `train` in the epoch's shuffled order; returns the updated model and the
-/// mean loss (read back once at the end, so the device is not synchronised every step).
+/// mean loss.
 pub fn train_epoch(
-    mut model: Classifier,
+    model: Classifier,
     optim: &mut ModuleOptimizer,
     train: &Split,
     config: &RunConfig,
     epoch: usize,
     device: &Device,
 ) -> (Classifier, f64) {
+    let p = train_epoch_from(model, optim, train, config, epoch, device, (0, None), None);
+    let loss = f64::from(p.loss_sum) / train.encoded.len().max(1) as f64;
+    (p.model, loss)
+}
+
+/// Where an epoch got to: all of it, or up to a stop request.
+pub struct EpochProgress {
+    pub model: Classifier,
+    /// Sum of the batches' losses weighted by batch size, as accumulated on the device (f32).
+    pub loss_sum: f32,
+    pub batches_done: usize,
+    pub complete: bool,
+}
+
+/// Trains `epoch` from batch `start.0` on (with the loss summed so far, `start.1`), stopping
+/// after the current batch when `stop` is raised. The loss is read back once, at the end, so
+/// the device is not synchronised every step; the f32 sum continues exactly across a resume.
+#[allow(clippy::too_many_arguments)]
+pub fn train_epoch_from(
+    mut model: Classifier,
+    optim: &mut ModuleOptimizer,
+    train: &Split,
+    config: &RunConfig,
+    epoch: usize,
+    device: &Device,
+    start: (usize, Option<f32>),
+    stop: Option<&AtomicBool>,
+) -> EpochProgress {
     let t = &config.train;
     let order = batch_order(
         train.encoded.len(),
         t.batch_size,
         t.shuffle.then(|| epoch_seed(config.seed, epoch)),
     );
-    let mut loss_sum: Option<Tensor<1>> = None;
-    for (step, indices) in order.iter().enumerate() {
+    let (first, loss_start) = start;
+    let mut loss_sum: Option<Tensor<1>> =
+        loss_start.map(|v| Tensor::from_data(TensorData::new(vec![v], [1]), device));
+    let mut batches_done = first;
+    for (step, indices) in order.iter().enumerate().skip(first) {
         let refs: Vec<&Encoded> = indices.iter().map(|&i| &train.encoded[i]).collect();
         let batch = token_batch(&refs, device);
         let labels: Vec<i64> = indices.iter().map(|&i| train.labels[i] as i64).collect();
@@ -148,14 +182,63 @@ pub fn train_epoch(
         });
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optim.step(t.learning_rate, model, grads);
+        batches_done = step + 1;
+        if batches_done < order.len() && stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+            break;
+        }
     }
-    let loss = loss_sum.map_or(0.0, |s| f64::from(s.into_scalar::<f32>()))
-        / train.encoded.len().max(1) as f64;
-    (model, loss)
+    EpochProgress {
+        model,
+        loss_sum: loss_sum.map_or(0.0, |s| s.into_scalar::<f32>()),
+        batches_done,
+        complete: batches_done >= order.len(),
+    }
+}
+
+/// Training stopped on request (Ctrl-C) after writing a checkpoint.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "interrupted at epoch {epoch} after batch {batch}; checkpoint written to {}/checkpoint. \
+     Resume with: emojify train --resume {}",
+    run_dir.display(),
+    run_dir.display()
+)]
+pub struct Interrupted {
+    pub run_dir: std::path::PathBuf,
+    pub epoch: usize,
+    pub batch: usize,
 }
 
 /// Trains the configured model and writes the run directory.
 pub fn train(config: &RunConfig, quiet: bool) -> anyhow::Result<Outcome> {
+    train_with(config, None, quiet, None)
+}
+
+/// Continues the run in `run_dir` from its checkpoint.
+pub fn resume(
+    run_dir: &std::path::Path,
+    quiet: bool,
+    stop: Option<&AtomicBool>,
+) -> anyhow::Result<Outcome> {
+    let run = RunDir::open(run_dir)?;
+    anyhow::ensure!(
+        !run.file(run_dir::SUMMARY_FILE).is_file(),
+        "{} has already finished training (its {} is written); nothing to resume",
+        run.path().display(),
+        run_dir::SUMMARY_FILE
+    );
+    let config = RunConfig::load(&run.file(run_dir::CONFIG_FILE))?;
+    train_with(&config, Some(run), quiet, stop)
+}
+
+/// Trains from scratch (`resume` = None) or from a run's checkpoint; with `stop`, a raised flag
+/// ends training after the current batch with a checkpoint and an [`Interrupted`] error.
+pub fn train_with(
+    config: &RunConfig,
+    resume: Option<RunDir>,
+    quiet: bool,
+    stop: Option<&AtomicBool>,
+) -> anyhow::Result<Outcome> {
     let say = |s: &str| {
         if !quiet {
             println!("{s}");
@@ -175,8 +258,34 @@ pub fn train(config: &RunConfig, quiet: bool) -> anyhow::Result<Outcome> {
     let t = &config.train;
     let mut optim = optimizer(t);
 
-    let run = RunDir::create(&config.out, &config.name)?;
-    run.write(run_dir::CONFIG_FILE, config.to_toml().as_bytes())?;
+    let (run, position) = match resume {
+        None => {
+            let run = RunDir::create(&config.out, &config.name)?;
+            run.write(run_dir::CONFIG_FILE, config.to_toml().as_bytes())?;
+            let start = checkpoint::Position {
+                epoch: 1,
+                batch: 0,
+                loss_sum: 0.0,
+                seconds: 0.0,
+                metrics: Vec::new(),
+            };
+            (run, start)
+        }
+        Some(run) => {
+            let saved = checkpoint::load(&run)?;
+            load_weights_bytes(&mut model, saved.model, "checkpoint weights")?;
+            optim = optim
+                .from_bytes(burn::tensor::Bytes::from_bytes_vec(saved.optimizer))
+                .map_err(|e| anyhow::anyhow!("checkpoint optimizer state: {e:?}"))?;
+            say(&format!(
+                "resuming {} at epoch {} (batch {})",
+                run.path().display(),
+                saved.position.epoch,
+                saved.position.batch
+            ));
+            (run, saved.position)
+        }
+    };
     say(&format!(
         "training {} on {} for {} epochs (batch {}, {} trainable parameters) → {}",
         config.name,
@@ -198,12 +307,54 @@ pub fn train(config: &RunConfig, quiet: bool) -> anyhow::Result<Outcome> {
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let mut metrics = Vec::with_capacity(t.epochs);
-    for epoch in 1..=t.epochs {
+    let mut metrics = position.metrics.clone();
+    bar.set_position(position.epoch.saturating_sub(1) as u64);
+    let save_checkpoint = |model: &Classifier,
+                           optim: &ModuleOptimizer,
+                           position: checkpoint::Position|
+     -> anyhow::Result<()> {
+        let optim_bytes = optim
+            .into_bytes()
+            .map_err(|e| anyhow::anyhow!("serialising optimizer state: {e:?}"))?;
+        checkpoint::save(&run, &weights_bytes(model)?, &optim_bytes, position)
+    };
+    for epoch in position.epoch..=t.epochs {
+        let (start, prior_seconds) = if epoch == position.epoch && position.batch > 0 {
+            ((position.batch, Some(position.loss_sum)), position.seconds)
+        } else {
+            ((0, None), 0.0)
+        };
         let started = Instant::now();
-        let loss;
-        (model, loss) = train_epoch(model, &mut optim, &train, config, epoch, &train_device);
-        let seconds = started.elapsed().as_secs_f64();
+        let progress = train_epoch_from(
+            model,
+            &mut optim,
+            &train,
+            config,
+            epoch,
+            &train_device,
+            start,
+            stop,
+        );
+        model = progress.model;
+        let seconds = prior_seconds + started.elapsed().as_secs_f64();
+        if !progress.complete {
+            bar.abandon();
+            let here = checkpoint::Position {
+                epoch,
+                batch: progress.batches_done,
+                loss_sum: progress.loss_sum,
+                seconds,
+                metrics: metrics.clone(),
+            };
+            save_checkpoint(&model, &optim, here)?;
+            return Err(Interrupted {
+                run_dir: run.path().to_path_buf(),
+                epoch,
+                batch: progress.batches_done,
+            }
+            .into());
+        }
+        let loss = f64::from(progress.loss_sum) / train.encoded.len().max(1) as f64;
         let valid = model.valid();
         let train_acc = accuracy(
             &train.labels,
@@ -241,6 +392,27 @@ pub fn train(config: &RunConfig, quiet: bool) -> anyhow::Result<Outcome> {
         bar.inc(1);
         metrics.push(m);
         run.write(run_dir::METRICS_FILE, metrics_csv(&metrics).as_bytes())?;
+        let stopping = stop.is_some_and(|s| s.load(Ordering::SeqCst));
+        let due = t.checkpoint_every > 0 && epoch.is_multiple_of(t.checkpoint_every);
+        if epoch < t.epochs && (due || stopping) {
+            let next = checkpoint::Position {
+                epoch: epoch + 1,
+                batch: 0,
+                loss_sum: 0.0,
+                seconds: 0.0,
+                metrics: metrics.clone(),
+            };
+            save_checkpoint(&model, &optim, next)?;
+            if stopping {
+                bar.abandon();
+                return Err(Interrupted {
+                    run_dir: run.path().to_path_buf(),
+                    epoch: epoch + 1,
+                    batch: 0,
+                }
+                .into());
+            }
+        }
     }
     bar.finish_and_clear();
 

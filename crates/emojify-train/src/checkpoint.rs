@@ -1,0 +1,150 @@
+//! Checkpoints inside a run directory (`checkpoint/`): trainable weights, optimizer state and
+//! where training stands. The data order and dropout masks are functions of (seed, epoch, batch),
+//! so that position is all the RNG state there is. `state.json` is written last and carries the
+//! SHA-256 of the two weight files: a checkpoint is complete and intact, or it is refused.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::run_dir::RunDir;
+use crate::train::EpochMetrics;
+
+pub const DIR: &str = "checkpoint";
+const MODEL: &str = "model.bpk";
+const OPTIMIZER: &str = "optimizer.bpk";
+const STATE: &str = "state.json";
+
+/// Where training stands.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Position {
+    /// The epoch to run next (1-based); `batch` > 0 means it is partly done.
+    pub epoch: usize,
+    /// Batches of `epoch` already trained.
+    pub batch: usize,
+    /// The partial epoch's summed loss so far, exactly as the loop holds it (f32).
+    pub loss_sum: f32,
+    /// Seconds spent in the partial epoch.
+    pub seconds: f64,
+    /// Metrics of the completed epochs.
+    pub metrics: Vec<EpochMetrics>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct State {
+    position: Position,
+    model_sha256: String,
+    optimizer_sha256: String,
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+fn dir(run: &RunDir) -> PathBuf {
+    run.path().join(DIR)
+}
+
+/// Writes a checkpoint (each file atomically; the state file last).
+pub fn save(
+    run: &RunDir,
+    model: &[u8],
+    optimizer: &[u8],
+    position: Position,
+) -> anyhow::Result<()> {
+    let dir = dir(run);
+    let write = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
+        emojify_data::atomic::write_bytes_atomic(&dir.join(name), bytes)?;
+        Ok(())
+    };
+    write(MODEL, model)?;
+    write(OPTIMIZER, optimizer)?;
+    let state = State {
+        position,
+        model_sha256: sha256(model),
+        optimizer_sha256: sha256(optimizer),
+    };
+    write(STATE, serde_json::to_string_pretty(&state)?.as_bytes())
+}
+
+/// A checkpoint read back and verified.
+pub struct Loaded {
+    pub position: Position,
+    pub model: Vec<u8>,
+    pub optimizer: Vec<u8>,
+}
+
+/// Reads the checkpoint of `run`, refusing a missing, truncated or altered one.
+pub fn load(run: &RunDir) -> anyhow::Result<Loaded> {
+    let dir = dir(run);
+    let state_path = dir.join(STATE);
+    let text = std::fs::read_to_string(&state_path).with_context(|| {
+        format!(
+            "{} has no checkpoint ({} is missing): set `checkpoint_every` under [train] to get \
+             checkpoints",
+            run.path().display(),
+            state_path.display()
+        )
+    })?;
+    let state: State = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a valid checkpoint state", state_path.display()))?;
+    let read = |name: &str, expected: &str| -> anyhow::Result<Vec<u8>> {
+        let path = dir.join(name);
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        anyhow::ensure!(
+            sha256(&bytes) == expected,
+            "{}: checksum mismatch (truncated or corrupted); the checkpoint cannot be used",
+            path.display()
+        );
+        Ok(bytes)
+    };
+    Ok(Loaded {
+        model: read(MODEL, &state.model_sha256)?,
+        optimizer: read(OPTIMIZER, &state.optimizer_sha256)?,
+        position: state.position,
+    })
+}
+
+/// Whether `path` holds a checkpoint at all.
+pub fn exists(run_dir: &Path) -> bool {
+    run_dir.join(DIR).join(STATE).is_file()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_corruption_is_refused() {
+        let out = tempfile::tempdir().expect("tmp");
+        let run = RunDir::create(out.path(), "r").expect("run");
+        assert!(load(&run).is_err());
+        let position = Position {
+            epoch: 3,
+            batch: 2,
+            loss_sum: 1.25,
+            seconds: 0.5,
+            metrics: Vec::new(),
+        };
+        save(&run, b"model", b"optim", position).expect("save");
+        assert!(exists(run.path()));
+        let loaded = load(&run).expect("load");
+        assert_eq!(
+            (loaded.model.as_slice(), loaded.optimizer.as_slice()),
+            (&b"model"[..], &b"optim"[..])
+        );
+        assert_eq!(
+            (
+                loaded.position.epoch,
+                loaded.position.batch,
+                loaded.position.loss_sum
+            ),
+            (3, 2, 1.25)
+        );
+        std::fs::write(run.path().join(DIR).join(MODEL), b"mode").expect("truncate");
+        let err = load(&run).err().expect("refused").to_string();
+        assert!(err.contains("checksum mismatch"), "{err}");
+    }
+}

@@ -1,0 +1,185 @@
+//! k-fold cross-validation on the training split only: how hyper-parameters (dropout, learning
+//! rate, number of epochs) are chosen without ever looking at the test set.
+
+use std::fmt::Write as _;
+
+use burn::prelude::*;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use serde::Serialize;
+
+use crate::config::{ModelConfig, RunConfig};
+use crate::eval::{accuracy, argmax};
+use crate::pipeline::{Split, build_model, load_embeddings, load_splits};
+use crate::train::{optimizer, probabilities, train_epoch};
+
+/// One grid point's validation curve, averaged over folds and seeds.
+#[derive(Debug, Clone, Serialize)]
+pub struct CvResult {
+    pub dropout: f64,
+    pub learning_rate: f64,
+    /// Mean validation accuracy after each epoch (index 0 = epoch 1).
+    pub mean_val_acc: Vec<f64>,
+}
+
+impl CvResult {
+    /// The epoch (1-based) with the highest mean validation accuracy; the earliest on ties.
+    pub fn best_epoch(&self) -> (usize, f64) {
+        self.mean_val_acc
+            .iter()
+            .enumerate()
+            .fold(
+                (0, f64::MIN),
+                |best, (i, &a)| {
+                    if a > best.1 { (i + 1, a) } else { best }
+                },
+            )
+    }
+}
+
+/// Stratified folds: each class's examples, shuffled with `seed`, are dealt round-robin.
+pub fn stratified_folds(labels: &[usize], k: usize, seed: u64) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..labels.len()).collect();
+    order.shuffle(&mut StdRng::seed_from_u64(seed));
+    order.sort_by_key(|&i| labels[i]); // stable: shuffled within each class
+    let mut folds = vec![Vec::new(); k.max(1)];
+    for (n, i) in order.into_iter().enumerate() {
+        folds[n % k.max(1)].push(i);
+    }
+    folds
+}
+
+fn subset(split: &Split, indices: &[usize], name: &'static str) -> Split {
+    Split {
+        name,
+        examples: Vec::new(),
+        encoded: indices.iter().map(|&i| split.encoded[i].clone()).collect(),
+        labels: indices.iter().map(|&i| split.labels[i]).collect(),
+        skipped_rows: 0,
+    }
+}
+
+/// Runs the grid `dropouts × learning_rates`, `epochs` epochs each, over `folds` folds of the
+/// training split and every seed. Progress goes to stderr.
+pub fn cross_validate(
+    config: &RunConfig,
+    folds: usize,
+    seeds: &[u64],
+    dropouts: &[f64],
+    learning_rates: &[f64],
+    epochs: usize,
+) -> anyhow::Result<Vec<CvResult>> {
+    anyhow::ensure!(folds >= 2, "--folds must be at least 2");
+    let device = config.backend.device(config.wgpu_device)?;
+    let embeddings = load_embeddings(config)?;
+    let (train, _test_never_used) = load_splits(config, &embeddings)?;
+    let fold_sets = stratified_folds(&train.labels, folds, 0);
+    let total = dropouts.len() * learning_rates.len() * folds * seeds.len();
+    let bar = indicatif::ProgressBar::new(total as u64);
+    let mut results = Vec::new();
+    for &dropout in dropouts {
+        for &learning_rate in learning_rates {
+            let mut c = config.clone();
+            c.train.learning_rate = learning_rate;
+            c.train.epochs = epochs;
+            if let ModelConfig::Lstm { dropout: d, .. } = &mut c.model {
+                *d = dropout;
+            }
+            let mut sum = vec![0.0; epochs];
+            for (f, val_idx) in fold_sets.iter().enumerate() {
+                let train_idx: Vec<usize> = fold_sets
+                    .iter()
+                    .enumerate()
+                    .filter(|(g, _)| *g != f)
+                    .flat_map(|(_, v)| v.iter().copied())
+                    .collect();
+                let (fold_train, fold_val) = (
+                    subset(&train, &train_idx, "train"),
+                    subset(&train, val_idx, "validation"),
+                );
+                for &seed in seeds {
+                    c.seed = seed;
+                    let train_device = device.clone().autodiff();
+                    let mut model = build_model(&c, &embeddings, &train_device);
+                    let mut optim = optimizer(&c.train);
+                    for (epoch, acc) in sum.iter_mut().enumerate() {
+                        (model, _) = train_epoch(
+                            model,
+                            &mut optim,
+                            &fold_train,
+                            &c,
+                            epoch + 1,
+                            &train_device,
+                        );
+                        let probs = probabilities(&model.valid(), &fold_val.encoded, &device)?;
+                        let predicted: Vec<usize> = probs.iter().map(|p| argmax(p)).collect();
+                        *acc += accuracy(&fold_val.labels, &predicted);
+                    }
+                    bar.inc(1);
+                }
+            }
+            let runs = (folds * seeds.len()) as f64;
+            results.push(CvResult {
+                dropout,
+                learning_rate,
+                mean_val_acc: sum.into_iter().map(|s| s / runs).collect(),
+            });
+        }
+    }
+    bar.finish_and_clear();
+    Ok(results)
+}
+
+/// Mean validation accuracy at every `every`-th epoch, per grid point, and each one's best.
+pub fn markdown(results: &[CvResult], every: usize) -> String {
+    let epochs = results.first().map_or(0, |r| r.mean_val_acc.len());
+    let shown: Vec<usize> = (1..=epochs)
+        .filter(|e| e % every.max(1) == 0 || *e == epochs)
+        .collect();
+    let mut s = String::from("| dropout | lr |");
+    for e in &shown {
+        let _ = write!(s, " ep {e} |");
+    }
+    s.push_str(" best epoch | best mean val acc |\n|---:|---:|");
+    s.push_str(&"---:|".repeat(shown.len() + 2));
+    s.push('\n');
+    for r in results {
+        let _ = write!(s, "| {} | {} |", r.dropout, r.learning_rate);
+        for e in &shown {
+            let _ = write!(s, " {:.4} |", r.mean_val_acc[e - 1]);
+        }
+        let (best, acc) = r.best_epoch();
+        let _ = writeln!(s, " {best} | {acc:.4} |");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_are_a_stratified_partition() {
+        let labels: Vec<usize> = (0..50).map(|i| i % 5).collect();
+        let folds = stratified_folds(&labels, 5, 3);
+        let mut all: Vec<usize> = folds.iter().flatten().copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..50).collect::<Vec<_>>());
+        for fold in &folds {
+            for class in 0..5 {
+                assert_eq!(fold.iter().filter(|&&i| labels[i] == class).count(), 2);
+            }
+        }
+    }
+
+    #[test]
+    fn best_epoch_is_the_earliest_maximum() {
+        let r = CvResult {
+            dropout: 0.5,
+            learning_rate: 0.001,
+            mean_val_acc: vec![0.5, 0.8, 0.7, 0.8],
+        };
+        assert_eq!(r.best_epoch(), (2, 0.8));
+    }
+}
