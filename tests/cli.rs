@@ -116,3 +116,115 @@ fn predict_on_a_missing_run_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn bad_model_values_are_errors_naming_key_and_line() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let text =
+        std::fs::read_to_string(common::root().join("configs/emojify_v2.toml")).expect("config");
+    for (from, to, expect) in [
+        ("dropout = 0.5", "dropout = 1.0", "model.dropout"),
+        ("dropout = 0.5", "dropout = -0.1", "model.dropout"),
+        ("hidden = 128", "hidden = 0", "model.hidden"),
+    ] {
+        let path = dir.path().join("v2.toml");
+        std::fs::write(&path, text.replace(from, to)).expect("write");
+        let (ok, _, err) = emojify(&["train", "--config", path.to_str().expect("utf8"), "--quiet"]);
+        assert!(
+            !ok && err.contains(expect) && err.contains("v2.toml:"),
+            "{to}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+/// A V1 run trained for two epochs under `dir`.
+fn small_run(dir: &std::path::Path) -> std::path::PathBuf {
+    let config = write_config(dir, |t| t.replace("epochs = 400", "epochs = 2"));
+    let out = dir.join("runs");
+    let (ok, _, err) = emojify(&[
+        "train",
+        "--config",
+        config.to_str().expect("utf8"),
+        "--out",
+        out.to_str().expect("utf8"),
+        "--quiet",
+    ]);
+    assert!(ok, "{err}");
+    std::fs::read_dir(&out)
+        .expect("runs")
+        .next()
+        .expect("one run")
+        .expect("entry")
+        .path()
+}
+
+#[test]
+fn predict_handles_empty_unknown_and_overlong_input() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let run = small_run(dir.path());
+    let long = "happy ".repeat(10_000);
+    let (ok, out, err) = emojify(&[
+        "predict",
+        "--json",
+        "--run",
+        run.to_str().expect("utf8"),
+        "",
+        "qwxzzk vbnmpq",
+        &long,
+    ]);
+    assert!(ok, "{err}");
+    let p: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(p[0]["known_tokens"], 0);
+    assert_eq!(
+        (p[1]["known_tokens"].as_u64(), p[1]["oov_tokens"].as_u64()),
+        (Some(0), Some(2))
+    );
+    assert_eq!(p[2]["known_tokens"], 10);
+    assert_eq!(p[2]["truncated_tokens"], 9_990);
+    for item in p.as_array().expect("array") {
+        let sum: f64 = item["probabilities"]
+            .as_array()
+            .expect("probs")
+            .iter()
+            .filter_map(|v| v.as_f64())
+            .sum();
+        assert!((sum - 1.0).abs() < 1e-4, "{item}");
+    }
+    let (ok, out, _) = emojify(&["predict", "--run", run.to_str().expect("utf8"), "qwxzzk"]);
+    assert!(ok && out.contains("no known words"), "{out}");
+}
+
+#[test]
+fn a_run_with_an_incompatible_config_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let run = small_run(dir.path());
+    // Point the V1 run's config at the V2 model: its weights cannot fit.
+    let v2 = std::fs::read_to_string(common::root().join("configs/emojify_v2.toml")).expect("v2");
+    let model =
+        &v2[v2.find("[model]").expect("model table")..v2.find("[train]").expect("train table")];
+    let config = std::fs::read_to_string(run.join("config.toml")).expect("config");
+    let start = config.find("[model]").expect("model table");
+    let end = config.find("[train]").expect("train table");
+    std::fs::write(
+        run.join("config.toml"),
+        format!("{}{model}{}", &config[..start], &config[end..]),
+    )
+    .expect("write");
+    let (ok, _, err) = emojify(&["predict", "--run", run.to_str().expect("utf8"), "hello"]);
+    assert!(!ok && err.contains("model.bpk"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_corrupted_run_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let run = small_run(dir.path());
+    let weights = run.join("model.bpk");
+    let mut bytes = std::fs::read(&weights).expect("weights");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&weights, &bytes).expect("write");
+    let (ok, _, err) = emojify(&["predict", "--run", run.to_str().expect("utf8"), "hello"]);
+    assert!(!ok && err.contains("checksum mismatch"), "{err}");
+}

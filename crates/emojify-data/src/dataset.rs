@@ -49,6 +49,16 @@ pub fn read_labelled_csv(
     policy: BadRowPolicy,
 ) -> Result<LabelledCsv, DataError> {
     let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    parse_labelled_csv(&bytes, path, num_classes, policy)
+}
+
+/// [`read_labelled_csv`] on bytes already in memory; `path` names them in errors.
+pub fn parse_labelled_csv(
+    bytes: &[u8],
+    path: &Path,
+    num_classes: usize,
+    policy: BadRowPolicy,
+) -> Result<LabelledCsv, DataError> {
     // csv's own line counter skips blank lines; count newlines before each record's byte offset.
     let newlines: Vec<usize> = bytes
         .iter()
@@ -68,7 +78,7 @@ pub fn read_labelled_csv(
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(bytes.as_slice());
+        .from_reader(bytes);
     let mut examples = Vec::new();
     let mut skipped = Vec::new();
     let mut record = csv::ByteRecord::new();

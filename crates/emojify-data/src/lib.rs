@@ -16,7 +16,9 @@ pub mod vocab;
 pub mod wordvec;
 
 pub use batch::{Batch, Encoded, batch_order};
-pub use dataset::{BadRowPolicy, Example, LabelledCsv, RowError, read_labelled_csv};
+pub use dataset::{
+    BadRowPolicy, Example, LabelledCsv, RowError, parse_labelled_csv, read_labelled_csv,
+};
 pub use embeddings::Embeddings;
 pub use error::DataError;
 pub use paths::DataDir;

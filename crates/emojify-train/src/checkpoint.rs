@@ -7,10 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::run_dir::RunDir;
-use crate::train::EpochMetrics;
+use crate::train::{EpochMetrics, sha256_hex as sha256};
 
 pub const DIR: &str = "checkpoint";
 const MODEL: &str = "model.bpk";
@@ -37,10 +36,6 @@ struct State {
     position: Position,
     model_sha256: String,
     optimizer_sha256: String,
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
 }
 
 fn dir(run: &RunDir) -> PathBuf {

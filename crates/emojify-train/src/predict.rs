@@ -44,7 +44,7 @@ impl Predictor {
         let run = RunDir::open(dir)?;
         let config = RunConfig::load(&run.file(run_dir::CONFIG_FILE))?;
         let embeddings = load_embeddings(&config)?;
-        check_embedding_identity(&run, &config, &embeddings)?;
+        check_run_integrity(&run, &config, &embeddings)?;
         let device = backend
             .unwrap_or(config.backend)
             .device(config.wgpu_device)?;
@@ -122,8 +122,9 @@ impl Predictor {
     }
 }
 
-/// Refuses a run whose summary records another embedding than its config's source gives now.
-pub fn check_embedding_identity(
+/// Refuses a run whose summary records another embedding than its config's source gives now,
+/// or whose weights file is not the one training wrote (truncated, corrupted, replaced).
+pub fn check_run_integrity(
     run: &RunDir,
     config: &RunConfig,
     embeddings: &Embeddings,
@@ -142,6 +143,16 @@ pub fn check_embedding_identity(
             config.embedding.source,
             config.embedding.source,
             embeddings.sha256
+        );
+    }
+    if let Some(sha) = summary.get("weights_sha256").and_then(|v| v.as_str()) {
+        let path = run.file(run_dir::WEIGHTS_FILE);
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        anyhow::ensure!(
+            crate::train::sha256_hex(&bytes) == sha,
+            "{}: checksum mismatch with {} (truncated or corrupted); retrain, or restore the file",
+            path.display(),
+            summary_path.display()
         );
     }
     Ok(())

@@ -55,6 +55,13 @@ pub struct Summary {
     pub test_oov_tokens: usize,
     pub train_truncated: usize,
     pub test_truncated: usize,
+    /// SHA-256 of `model.bpk`, checked whenever the run is loaded.
+    pub weights_sha256: String,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(bytes))
 }
 
 /// The result of [`train`].
@@ -419,6 +426,7 @@ pub fn train_with(
     let valid = model.valid();
     let train_probs = probabilities(&valid, &train.encoded, &device)?;
     let test_probs = probabilities(&valid, &test.encoded, &device)?;
+    let weights = weights_bytes(&valid)?;
     let summary = Summary {
         name: config.name.clone(),
         backend: config.backend.to_string(),
@@ -436,8 +444,9 @@ pub fn train_with(
         test_oov_tokens: test.oov_tokens(),
         train_truncated: train.truncated(),
         test_truncated: test.truncated(),
+        weights_sha256: sha256_hex(&weights),
     };
-    run.write(run_dir::WEIGHTS_FILE, &weights_bytes(&valid)?)?;
+    run.write(run_dir::WEIGHTS_FILE, &weights)?;
     run.write(
         run_dir::PREDICTIONS_FILE,
         predictions_csv(config, &[(&train, &train_probs), (&test, &test_probs)]).as_bytes(),

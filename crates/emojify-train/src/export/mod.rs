@@ -47,7 +47,7 @@ impl LoadedRun {
         let run = RunDir::open(dir)?;
         let config = RunConfig::load(&run.file(run_dir::CONFIG_FILE))?;
         let embeddings = load_embeddings(&config)?;
-        crate::predict::check_embedding_identity(&run, &config, &embeddings)?;
+        crate::predict::check_run_integrity(&run, &config, &embeddings)?;
         let mut model = build_model(&config, &embeddings, &Device::flex());
         load_weights(&mut model, &run.file(run_dir::WEIGHTS_FILE))?;
         Ok(LoadedRun {
