@@ -1,7 +1,5 @@
 //! Word ↔ index mapping: words sorted, indices 1-based, 0 reserved for padding (as the course).
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::batch::Encoded;
@@ -17,11 +15,11 @@ pub enum OovPolicy {
     Unk,
 }
 
-/// A sorted vocabulary with 1-based indices.
+/// A sorted vocabulary with 1-based indices. Lookups are binary searches over the sorted words:
+/// no hash map to build, which keeps loading 400k words from the cache fast.
 #[derive(Debug, Clone)]
 pub struct Vocabulary {
     words: Vec<String>,
-    index: HashMap<String, u32>,
 }
 
 impl Vocabulary {
@@ -38,14 +36,12 @@ impl Vocabulary {
         (Self::from_sorted(sorted), order)
     }
 
-    /// Builds from words already sorted (as the binary cache stores them).
-    pub fn from_sorted(words: Vec<String>) -> Self {
-        let index = words
-            .iter()
-            .enumerate()
-            .map(|(i, w)| (w.clone(), i as u32 + 1))
-            .collect();
-        Vocabulary { words, index }
+    /// Builds from words already sorted (as the binary cache stores them); sorts them if not.
+    pub fn from_sorted(mut words: Vec<String>) -> Self {
+        if !words.is_sorted() {
+            words.sort();
+        }
+        Vocabulary { words }
     }
 
     /// Number of words (the padding index is not a word).
@@ -64,7 +60,10 @@ impl Vocabulary {
 
     /// 1-based index of `word`, if known.
     pub fn index(&self, word: &str) -> Option<u32> {
-        self.index.get(word).copied()
+        self.words
+            .binary_search_by(|w| w.as_str().cmp(word))
+            .ok()
+            .map(|i| i as u32 + 1)
     }
 
     /// The word at 1-based `index`.

@@ -196,7 +196,10 @@ pub fn run_worker(spec: &BenchSpec, backend: BackendKind) -> anyhow::Result<Benc
     Ok(BenchRow {
         backend: backend.to_string(),
         device: match backend {
-            BackendKind::Wgpu => format!("wgpu {}", spec.wgpu_device),
+            // The adapter's own name: "llvmpipe (LLVM …)" is Mesa's CPU rasteriser, not a GPU.
+            BackendKind::Wgpu => device
+                .identity()
+                .map_or_else(|| format!("wgpu {}", spec.wgpu_device), |id| id.name),
             _ => "cpu".into(),
         },
         threads: spec.threads,

@@ -648,8 +648,10 @@ fn text(args: TextArgs) -> anyhow::Result<()> {
 
 fn vectors(args: VectorsArgs) -> anyhow::Result<()> {
     use emojify_train::vectors as v;
+    let started = std::time::Instant::now();
     let vecs = v::load(&args.embedding, args.data_dir.as_deref())?;
-    let report = match &args.action {
+    let load_ms = started.elapsed().as_secs_f64() * 1e3;
+    let mut report = match &args.action {
         VectorsCommand::Similarity { a, b } => v::similarity(&vecs, a, b)?,
         VectorsCommand::Nearest { word, k } => v::nearest(&vecs, word, *k as usize)?,
         VectorsCommand::Analogy { a, b, c, k } => v::analogy(&vecs, a, b, c, *k as usize)?,
@@ -680,6 +682,10 @@ fn vectors(args: VectorsArgs) -> anyhow::Result<()> {
         }
     };
     if args.json {
+        // How long loading the vectors took (cache, text file or wheel), beside the query time.
+        if let Some(obj) = report.json.as_object_mut() {
+            obj.insert("load_ms".into(), load_ms.into());
+        }
         println!("{}", serde_json::to_string_pretty(&report.json)?);
     } else {
         println!("{}", report.text);
