@@ -77,7 +77,10 @@ fn every_backend_gets_a_row_with_real_figures() {
     // The wgpu row names the adapter it ran on (llvmpipe, i.e. the CPU, without a GPU).
     let adapter = rows[2]["device"].as_str().unwrap_or_default();
     assert!(!adapter.is_empty() && adapter != "cpu", "{adapter}");
-    assert!(stdout.contains(&format!("| wgpu | {adapter} |")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("| wgpu | {adapter} |")),
+        "{stdout}"
+    );
 }
 
 #[test]

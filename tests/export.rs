@@ -179,27 +179,18 @@ fn v2_exports_load_in_pytorch_and_onnxruntime_and_round_trip() {
     bytes[last] ^= 0x40;
     let corrupt = out.path().join("corrupt.safetensors");
     std::fs::write(&corrupt, &bytes).expect("write");
-    let (ok, _, stderr) = common::emojify(&[
-        "predict",
-        "--weights",
-        corrupt.to_str().expect("utf-8"),
-        "hi",
-    ]);
-    assert!(
-        !ok && stderr.contains("does not match its checksum"),
-        "{stderr}"
-    );
+    let refused = |expect: &str| {
+        let (ok, _, stderr) = common::emojify(&[
+            "predict",
+            "--weights",
+            corrupt.to_str().expect("utf-8"),
+            "hi",
+        ]);
+        assert!(!ok && stderr.contains(expect), "{stderr}");
+    };
+    refused("does not match its checksum");
     std::fs::write(&corrupt, &bytes[..bytes.len() / 2]).expect("write");
-    let (ok, _, stderr) = common::emojify(&[
-        "predict",
-        "--weights",
-        corrupt.to_str().expect("utf-8"),
-        "hi",
-    ]);
-    assert!(
-        !ok && stderr.contains("not a valid safetensors file"),
-        "{stderr}"
-    );
+    refused("not a valid safetensors file");
 }
 
 #[test]

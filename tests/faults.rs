@@ -29,6 +29,18 @@ fn spawn(args: &[&str]) -> Child {
         .expect("emojify starts")
 }
 
+/// `emojify train --config CONFIG --out OUT --quiet`, started in the background.
+fn start_training(config: &Path, out: &Path) -> Child {
+    spawn(&[
+        "train",
+        "--config",
+        config.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--quiet",
+    ])
+}
+
 fn only_run(out: &Path) -> PathBuf {
     let runs: Vec<PathBuf> = std::fs::read_dir(out)
         .expect("out dir")
@@ -50,16 +62,7 @@ fn results(run: &Path) -> (Vec<String>, String) {
 }
 
 fn train_uninterrupted(config: &Path, out: &Path) -> (Vec<String>, String) {
-    let status = spawn(&[
-        "train",
-        "--config",
-        config.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "--quiet",
-    ])
-    .wait()
-    .expect("train");
+    let status = start_training(config, out).wait().expect("train");
     assert!(status.success());
     results(&only_run(out))
 }
@@ -99,14 +102,7 @@ fn sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run() {
     let expected = train_uninterrupted(&config, &dir.path().join("clean"));
 
     let out = dir.path().join("killed");
-    let mut child = spawn(&[
-        "train",
-        "--config",
-        config.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "--quiet",
-    ]);
+    let mut child = start_training(&config, &out);
     let run = wait_for(|| checkpoint_of(&out));
     std::thread::sleep(Duration::from_millis(150)); // into the next epoch
     child.kill().expect("SIGKILL");
@@ -126,14 +122,7 @@ fn ctrl_c_checkpoints_mid_epoch_and_resume_equals_an_uninterrupted_run() {
     let expected = train_uninterrupted(&config, &dir.path().join("clean"));
 
     let out = dir.path().join("interrupted");
-    let child = spawn(&[
-        "train",
-        "--config",
-        config.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "--quiet",
-    ]);
+    let child = start_training(&config, &out);
     let run = wait_for(|| checkpoint_of(&out));
     std::thread::sleep(Duration::from_millis(150));
     // SAFETY: sending SIGINT to our own child process.
@@ -163,14 +152,7 @@ fn a_corrupted_checkpoint_is_refused() {
     let dir = tempfile::tempdir().expect("tmp");
     let config = config(dir.path(), 8);
     let out = dir.path().join("run");
-    let mut child = spawn(&[
-        "train",
-        "--config",
-        config.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "--quiet",
-    ]);
+    let mut child = start_training(&config, &out);
     let run = wait_for(|| checkpoint_of(&out));
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");

@@ -227,19 +227,19 @@ pub fn run_child(spec: &BenchSpec, backend: BackendKind) -> anyhow::Result<Bench
     if let Some(t) = spec.threads {
         cmd.env("RAYON_NUM_THREADS", t.to_string());
     }
+    row_from(&mut cmd, &format!("the {backend} bench"))
+}
+
+/// Runs `cmd` (stderr passed through) and reads the [`BenchRow`] on its last stdout line.
+fn row_from(cmd: &mut std::process::Command, what: &str) -> anyhow::Result<BenchRow> {
     let out = cmd
         .stderr(std::process::Stdio::inherit())
         .output()
-        .context("starting the bench worker")?;
-    anyhow::ensure!(
-        out.status.success(),
-        "the {backend} bench failed ({})",
-        out.status
-    );
+        .with_context(|| format!("starting {what}"))?;
+    anyhow::ensure!(out.status.success(), "{what} failed ({})", out.status);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = stdout.lines().last().unwrap_or_default();
-    serde_json::from_str(line)
-        .with_context(|| format!("reading the {backend} bench result: {line}"))
+    serde_json::from_str(line).with_context(|| format!("reading the result of {what}: {line}"))
 }
 
 /// Data for the PyTorch reference: the encoded splits and the embedding matrix, so both sides
@@ -317,25 +317,25 @@ pub fn run_pytorch(
     if let Some(t) = spec.threads {
         cmd.arg("--threads").arg(t.to_string());
     }
-    let out = cmd
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .with_context(|| format!("running {} {}", python.display(), script.display()))?;
-    anyhow::ensure!(
-        out.status.success(),
-        "the PyTorch reference failed ({})",
-        out.status
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout.lines().last().unwrap_or_default();
-    serde_json::from_str(line).with_context(|| format!("reading the PyTorch result: {line}"))
+    row_from(
+        &mut cmd,
+        &format!(
+            "the PyTorch reference ({} {})",
+            python.display(),
+            script.display()
+        ),
+    )
 }
 
 /// The table, as Markdown; with a PyTorch row, each row also gets its ratio to it.
 pub fn markdown(rows: &[BenchRow], spec: &BenchSpec) -> String {
     use std::fmt::Write as _;
     let reference = rows.iter().find(|r| r.backend == "pytorch");
-    let ratio = |a: f64, b: Option<f64>| b.map_or(String::new(), |b| format!(" ({:.2}×)", a / b));
+    // A figure, and its ratio to PyTorch's when there is a PyTorch row.
+    let cell = |value: f64, decimals: usize, pick: fn(&BenchRow) -> f64| match reference {
+        Some(p) => format!("{value:.decimals$} ({:.2}×)", value / pick(p)),
+        None => format!("{value:.decimals$}"),
+    };
     let data = match spec.synthetic {
         Some(n) => format!("synthetic {n} sentences"),
         None => "EMOJISET".into(),
@@ -356,26 +356,16 @@ pub fn markdown(rows: &[BenchRow], spec: &BenchSpec) -> String {
     for r in rows {
         let _ = writeln!(
             s,
-            "| {} | {} | {:.2} | {:.3}{} | {:.2}{} | {:.0}{} | {:.2}{} | {:.0}{} | {:.0} | {} |",
+            "| {} | {} | {:.2} | {} | {} | {} | {} | {} | {:.0} | {} |",
             r.backend,
             r.device,
             r.warmup_s,
-            r.median_epoch_s,
-            ratio(r.median_epoch_s, reference.map(|p| p.median_epoch_s)),
-            r.total_train_s,
-            ratio(r.total_train_s, reference.map(|p| p.total_train_s)),
-            r.train_sentences_per_s,
-            ratio(
-                r.train_sentences_per_s,
-                reference.map(|p| p.train_sentences_per_s)
-            ),
-            r.infer_b1_ms,
-            ratio(r.infer_b1_ms, reference.map(|p| p.infer_b1_ms)),
-            r.infer_b1024_sentences_per_s,
-            ratio(
-                r.infer_b1024_sentences_per_s,
-                reference.map(|p| p.infer_b1024_sentences_per_s)
-            ),
+            cell(r.median_epoch_s, 3, |p| p.median_epoch_s),
+            cell(r.total_train_s, 2, |p| p.total_train_s),
+            cell(r.train_sentences_per_s, 0, |p| p.train_sentences_per_s),
+            cell(r.infer_b1_ms, 2, |p| p.infer_b1_ms),
+            cell(r.infer_b1024_sentences_per_s, 0, |p| p
+                .infer_b1024_sentences_per_s),
             r.peak_rss_mib,
             r.test_accuracy.map_or("–".into(), |a| format!("{a:.4}")),
         );
