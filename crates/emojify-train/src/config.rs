@@ -442,4 +442,36 @@ batch_size = 1
         let err = parse(&V1.replace("epochs = 3", "epochs = -3")).expect_err("negative");
         assert!(err.to_string().contains("line 12"), "{err}");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 2_000,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// Whatever the text, parsing gives a config or an error, never a panic; a valid one
+        /// passed its range checks.
+        #[test]
+        fn parse_never_panics(text in "\\PC{0,200}") {
+            if let Ok(c) = parse(&text) {
+                proptest::prop_assert!(c.train.batch_size > 0 && c.data.max_len > 0);
+            }
+        }
+
+        /// A real config with one line changed or a value replaced: same promise.
+        #[test]
+        fn edited_configs_never_panic(
+            line in 0usize..17,
+            replacement in "[a-z_]{0,8} ?=? ?[-0-9.\"a-z\\[\\]]{0,10}",
+        ) {
+            let edited: Vec<String> = V1
+                .lines()
+                .enumerate()
+                .map(|(i, l)| if i == line { replacement.clone() } else { l.to_string() })
+                .collect();
+            if let Ok(c) = parse(&edited.join("\n")) {
+                proptest::prop_assert!(c.train.learning_rate > 0.0 && c.train.epochs > 0);
+            }
+        }
+    }
 }
