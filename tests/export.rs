@@ -10,23 +10,14 @@ use emojify_train::pipeline::{load_embeddings, load_splits};
 use emojify_train::predict::Predictor;
 use emojify_train::train::train;
 
-/// The Python with torch and onnxruntime: `$EMOJIFY_PYTHON`, else the venv setup.sh makes.
+/// The Python with torch and onnxruntime (`$EMOJIFY_PYTHON`, else the venv setup.sh makes).
 fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("EMOJIFY_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let cache = std::env::var_os("EMOJIFY_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/emojify")))
-        .expect("HOME or EMOJIFY_CACHE is set");
-    let python = cache.join("pyref/bin/python");
-    assert!(
-        python.is_file(),
-        "{} not found: run tests/python/setup.sh (it makes a venv with torch and onnxruntime), \
-         or point EMOJIFY_PYTHON at a Python that has them",
-        python.display()
-    );
-    python
+    emojify_train::bench::pyref_python().unwrap_or_else(|| {
+        panic!(
+            "no Python with torch and onnxruntime: run tests/python/setup.sh (it makes a venv \
+             in the emojify cache directory), or point EMOJIFY_PYTHON at a Python that has them"
+        )
+    })
 }
 
 /// Trains `config` briefly, exports it, writes the Rust side's answers on the test set, and has

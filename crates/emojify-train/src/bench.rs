@@ -285,23 +285,21 @@ pub fn write_reference_input(spec: &BenchSpec, dir: &Path) -> anyhow::Result<Pat
     Ok(path)
 }
 
-/// The Python for the PyTorch reference: `$EMOJIFY_PYTHON`, else the venv of
-/// `tests/python/setup.sh`, else `python3`.
-pub fn reference_python() -> PathBuf {
+/// The Python that has torch and onnxruntime: `$EMOJIFY_PYTHON`, else the venv that
+/// `tests/python/setup.sh` makes in the cache directory, if it exists.
+pub fn pyref_python() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("EMOJIFY_PYTHON") {
-        return PathBuf::from(p);
+        return Some(PathBuf::from(p));
     }
-    let cache = std::env::var_os("EMOJIFY_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| dirs_home().map(|h| h.join(".cache/emojify")));
-    cache
+    emojify_data::fetch::cache_dir()
+        .ok()
         .map(|c| c.join("pyref/bin/python"))
         .filter(|p| p.is_file())
-        .unwrap_or_else(|| PathBuf::from("python3"))
 }
 
-fn dirs_home() -> Option<PathBuf> {
-    std::env::var_os("HOME").map(PathBuf::from)
+/// The Python for the PyTorch reference: [`pyref_python`], else `python3`.
+pub fn reference_python() -> PathBuf {
+    pyref_python().unwrap_or_else(|| PathBuf::from("python3"))
 }
 
 /// Runs `benches/pytorch_reference.py` on the data `write_reference_input` wrote.
