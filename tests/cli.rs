@@ -228,3 +228,31 @@ fn a_corrupted_run_is_refused() {
     let (ok, _, err) = emojify(&["predict", "--run", run.to_str().expect("utf8"), "hello"]);
     assert!(!ok && err.contains("checksum mismatch"), "{err}");
 }
+
+#[test]
+fn unreadable_data_files_are_named_not_skipped() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("emojiset");
+    std::fs::create_dir_all(data.join("tesss.csv")).expect("a directory where a file should be");
+    let looped = data.join("train_emoji.csv");
+    std::os::unix::fs::symlink(&looped, &looped).expect("symlink loop");
+    let path = write_config(dir.path(), |t| {
+        t.replace(
+            "seed = 1",
+            &format!("seed = 1\ndata_dir = {:?}", dir.path()),
+        )
+    });
+    let (ok, _, err) = emojify(&["train", "--config", path.to_str().expect("utf8"), "--quiet"]);
+    assert!(!ok);
+    assert!(err.contains("train_emoji.csv:"), "{err}");
+    assert!(
+        !err.contains("not found") && !err.contains("panicked"),
+        "{err}"
+    );
+
+    std::fs::remove_file(&looped).expect("rm");
+    std::fs::write(&looped, "i love you,0\n").expect("write");
+    let (ok, _, err) = emojify(&["train", "--config", path.to_str().expect("utf8"), "--quiet"]);
+    assert!(!ok);
+    assert!(err.contains("tesss.csv: is a directory"), "{err}");
+}

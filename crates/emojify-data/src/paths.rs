@@ -31,28 +31,48 @@ impl DataDir {
         &self.roots
     }
 
-    /// Resolves `name` (absolute paths are taken as they are) to an existing file.
+    /// Resolves `name` (absolute paths are taken as they are) to an existing regular file.
+    ///
+    /// The first candidate that is present decides: a regular file is returned; a directory,
+    /// a broken link or an entry the system refuses to open is an error naming it, rather than
+    /// a silent fall-through to a later (possibly different) copy of the data.
     pub fn resolve(&self, name: &Path) -> Result<PathBuf, DataError> {
-        if name.is_absolute() {
-            return if name.is_file() {
-                Ok(name.to_path_buf())
-            } else {
-                Err(DataError::NotFound {
-                    name: name.display().to_string(),
-                    searched: vec![name.to_path_buf()],
-                })
-            };
+        let candidates: Vec<PathBuf> = if name.is_absolute() {
+            vec![name.to_path_buf()]
+        } else {
+            self.roots.iter().map(|r| r.join(name)).collect()
+        };
+        for path in &candidates {
+            if let Some(found) = usable(path)? {
+                return Ok(found);
+            }
         }
-        let candidates: Vec<PathBuf> = self.roots.iter().map(|r| r.join(name)).collect();
-        candidates
-            .iter()
-            .find(|p| p.is_file())
-            .cloned()
-            .ok_or_else(|| DataError::NotFound {
-                name: name.display().to_string(),
-                searched: candidates,
-            })
+        Err(DataError::NotFound {
+            name: name.display().to_string(),
+            searched: candidates,
+        })
     }
+}
+
+/// `Ok(None)` when nothing is at `path`; `Ok(Some)` for a regular file that can be opened.
+fn usable(path: &Path) -> Result<Option<PathBuf>, DataError> {
+    if std::fs::symlink_metadata(path).is_err() {
+        return Ok(None);
+    }
+    let meta = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file"
+        };
+        return Err(DataError::bad_file(
+            path,
+            format!("is {what}; expected a data file here"),
+        ));
+    }
+    std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+    Ok(Some(path.to_path_buf()))
 }
 
 #[cfg(test)]
@@ -72,5 +92,25 @@ mod tests {
         );
         assert!(msg.contains("data/emojiset/nope.csv"), "{msg}");
         assert!(msg.contains("../shared/data/emojiset/nope.csv"), "{msg}");
+    }
+
+    #[test]
+    fn present_but_unusable_entries_are_named_not_skipped() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        std::fs::create_dir_all(tmp.path().join("emojiset/train.csv")).expect("dir");
+        let looped = tmp.path().join("emojiset/loop.csv");
+        std::os::unix::fs::symlink(&looped, &looped).expect("symlink");
+        let dir = DataDir::new(Some(tmp.path()));
+        let msg = dir
+            .resolve(Path::new("emojiset/train.csv"))
+            .expect_err("a directory")
+            .to_string();
+        assert!(msg.contains("train.csv: is a directory"), "{msg}");
+        let msg = dir
+            .resolve(Path::new("emojiset/loop.csv"))
+            .expect_err("a symlink loop")
+            .to_string();
+        assert!(msg.contains("loop.csv:"), "{msg}");
+        assert!(!msg.contains("not found"), "{msg}");
     }
 }
