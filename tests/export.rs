@@ -62,7 +62,7 @@ fn export_and_check(
             serde_json::json!({
                 "text": text,
                 "tokens": emojify_data::tokenize(text),
-                "ids": predictor.encode(text).ids,
+                "ids": predictor.encode(text).expect("sentences always encode").ids,
                 "probabilities": p.probabilities,
             })
         })

@@ -7,7 +7,7 @@ use burn::prelude::*;
 use emojify_data::fetch::{cache_dir, load_glove};
 use emojify_model::Classifier;
 use emojify_train::backend::WgpuChoice;
-use emojify_train::pipeline::{build_model, encode, load_weights, token_batch, weights_bytes};
+use emojify_train::pipeline::{build_model, encode, load_weights, model_batch, weights_bytes};
 use emojify_train::predict::Predictor;
 use emojify_train::train::train;
 use emojify_train::{BackendKind, RunConfig};
@@ -21,6 +21,8 @@ fn embedding_values(model: &Classifier) -> Vec<f32> {
         panic!("expected the LSTM model")
     };
     m.embedding
+        .as_ref()
+        .expect("V2 has an embedding")
         .weight
         .val()
         .into_data()
@@ -145,7 +147,7 @@ fn same_weights_give_the_same_logits_on_every_backend() {
     let glove = load_glove(&cache_dir().expect("cache")).expect("glove");
     let reference = build_model(&config, &glove, &Device::flex());
     let weights = out.path().join("w.bpk");
-    std::fs::write(&weights, weights_bytes(&reference).expect("bytes")).expect("write");
+    std::fs::write(&weights, weights_bytes(&reference, false).expect("bytes")).expect("write");
 
     let sentences =
         std::fs::read_to_string(common::root().join("../shared/data/emojiset/tesss.csv"))
@@ -153,15 +155,15 @@ fn same_weights_give_the_same_logits_on_every_backend() {
     let encoded: Vec<_> = sentences
         .lines()
         .filter_map(|l| l.split(',').next())
-        .map(|t| encode(&config, &glove, t))
+        .map(|t| encode(&config, &glove, t).expect("sentences always encode"))
         .collect();
     let refs: Vec<_> = encoded.iter().collect();
     let logits = |backend: BackendKind| -> Vec<f32> {
         let device = backend.device(WgpuChoice::Default).expect("device");
         let mut model = build_model(&config, &glove, &device);
-        load_weights(&mut model, &weights).expect("weights load");
+        load_weights(&mut model, &weights, false).expect("weights load");
         model
-            .forward(&token_batch(&refs, &device))
+            .forward(&model_batch(&refs, &device))
             .into_data()
             .try_into_vec_as::<f32>()
             .expect("f32")

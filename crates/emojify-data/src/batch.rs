@@ -4,10 +4,13 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
-/// One sentence as vocabulary indices, padded with 0 to `max_len`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One example as the model sees it: vocabulary indices padded with 0 to `max_len` (token
+/// input), or `max_len` numbers (numeric-sequence input, `ids` empty).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Encoded {
     pub ids: Vec<u32>,
+    /// One number per step, for numeric sequences; empty for token input.
+    pub values: Vec<f32>,
     /// Tokens kept (non-padding positions).
     pub length: usize,
     /// Tokens the vocabulary did not know.
@@ -82,12 +85,14 @@ mod tests {
                 length: 2,
                 oov: 0,
                 truncated: 0,
+                ..Encoded::default()
             },
             Encoded {
                 ids: vec![3, 0, 0],
                 length: 1,
                 oov: 0,
                 truncated: 0,
+                ..Encoded::default()
             },
         ];
         let b = Batch::gather(&enc, &[4, 1], &[1, 0]);

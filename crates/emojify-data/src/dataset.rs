@@ -59,6 +59,25 @@ pub fn parse_labelled_csv(
     num_classes: usize,
     policy: BadRowPolicy,
 ) -> Result<LabelledCsv, DataError> {
+    let (examples, skipped) = parse_records(bytes, path, policy, |record, line| {
+        let (text, label) = parse_row(record, num_classes)?;
+        Ok(Example { text, label, line })
+    })?;
+    Ok(LabelledCsv {
+        file: path.to_path_buf(),
+        examples,
+        skipped,
+    })
+}
+
+/// Runs `row` over every non-blank CSV record with its 1-based line, applying `policy` to the
+/// rows it refuses. An empty result is an error: no data set may silently be empty.
+pub(crate) fn parse_records<T>(
+    bytes: &[u8],
+    path: &Path,
+    policy: BadRowPolicy,
+    mut row: impl FnMut(&csv::ByteRecord, u64) -> Result<T, String>,
+) -> Result<(Vec<T>, Vec<RowError>), DataError> {
     // csv's own line counter skips blank lines; count newlines before each record's byte offset.
     let newlines: Vec<usize> = bytes
         .iter()
@@ -79,61 +98,44 @@ pub fn parse_labelled_csv(
         .has_headers(false)
         .flexible(true)
         .from_reader(bytes);
-    let mut examples = Vec::new();
+    let mut out = Vec::new();
     let mut skipped = Vec::new();
     let mut record = csv::ByteRecord::new();
     loop {
         let line = reader.position().line();
-        match reader.read_byte_record(&mut record) {
+        let result = match reader.read_byte_record(&mut record) {
             Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = line_at(e.position(), line);
-                let reason = format!("unreadable CSV row: {e}");
-                match policy {
-                    BadRowPolicy::Error => {
-                        return Err(DataError::BadRow {
-                            file: path.to_path_buf(),
-                            line,
-                            reason,
-                        });
-                    }
-                    BadRowPolicy::Skip => {
-                        skipped.push(RowError { line, reason });
-                        continue;
-                    }
+            Ok(true) => {
+                let line = line_at(record.position(), line);
+                if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
+                    continue; // blank line
                 }
+                row(&record, line).map_err(|reason| (line, reason))
             }
-        }
-        let line = line_at(record.position(), line);
-        if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
-            continue; // blank line
-        }
-        match parse_row(&record, num_classes) {
-            Ok((text, label)) => examples.push(Example { text, label, line }),
-            Err(reason) => match policy {
-                BadRowPolicy::Error => {
-                    return Err(DataError::BadRow {
-                        file: path.to_path_buf(),
-                        line,
-                        reason,
-                    });
-                }
-                BadRowPolicy::Skip => skipped.push(RowError { line, reason }),
-            },
+            Err(e) => Err((
+                line_at(e.position(), line),
+                format!("unreadable CSV row: {e}"),
+            )),
+        };
+        match (result, policy) {
+            (Ok(item), _) => out.push(item),
+            (Err((line, reason)), BadRowPolicy::Error) => {
+                return Err(DataError::BadRow {
+                    file: path.to_path_buf(),
+                    line,
+                    reason,
+                });
+            }
+            (Err((line, reason)), BadRowPolicy::Skip) => skipped.push(RowError { line, reason }),
         }
     }
-    if examples.is_empty() {
+    if out.is_empty() {
         return Err(DataError::bad_file(
             path,
             "no examples: the data set is empty",
         ));
     }
-    Ok(LabelledCsv {
-        file: path.to_path_buf(),
-        examples,
-        skipped,
-    })
+    Ok((out, skipped))
 }
 
 fn parse_row(record: &csv::ByteRecord, num_classes: usize) -> Result<(String, usize), String> {

@@ -13,7 +13,12 @@ pub enum OovPolicy {
     Skip,
     /// Map it to the "unknown" index `len() + 1`, whose vector is all zeros.
     Unk,
+    /// Map it to the vocabulary's own `OOV` word (pre-tokenised data that marks rare words so).
+    OovToken,
 }
+
+/// The word pre-tokenised data sets use for rare words.
+pub const OOV_TOKEN: &str = "OOV";
 
 /// A sorted vocabulary with 1-based indices. Lookups are binary searches over the sorted words:
 /// no hash map to build, which keeps loading 400k words from the cache fast.
@@ -92,6 +97,15 @@ impl Vocabulary {
                     oov_count += 1;
                     self.unk_index()
                 }
+                (None, OovPolicy::OovToken) => {
+                    oov_count += 1;
+                    // Vocabularies built for this policy always hold the token; without it the
+                    // word is dropped (counted) rather than pointed past the matrix.
+                    match self.index(OOV_TOKEN) {
+                        Some(id) => id,
+                        None => continue,
+                    }
+                }
             };
             if ids.len() < max_len {
                 ids.push(id);
@@ -106,6 +120,7 @@ impl Vocabulary {
             length,
             oov: oov_count,
             truncated,
+            values: Vec::new(),
         }
     }
 }

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use burn::module::Param;
-use burn::nn::Linear;
+use burn::nn::{Embedding, Linear};
 use burn::prelude::*;
 
 use crate::Classifier;
@@ -45,20 +45,38 @@ pub fn lstm_name(index: usize) -> String {
 }
 
 impl Classifier {
-    /// Every parameter in PyTorch's layout; the frozen embedding only if `with_embedding`.
+    /// The input embedding, if any, and whether training updates it.
+    fn embedding_mut(&mut self) -> (Option<&mut Embedding>, bool) {
+        match self {
+            Classifier::MeanEmbedding(m) => (Some(&mut m.embedding), false),
+            Classifier::Lstm(m) => (m.embedding.as_mut(), m.embedding_trainable),
+            Classifier::Mlp(m) => (m.embedding.as_mut(), m.embedding_trainable),
+        }
+    }
+
+    /// Every parameter in PyTorch's layout. A frozen embedding is included only if
+    /// `with_embedding`; a trained one always (it is part of what was learned).
     pub fn to_pytorch(&self, with_embedding: bool) -> Result<Vec<NamedTensor>, LayoutError> {
         let mut out = Vec::new();
-        let (embedding, linear, linear_name) = match self {
-            Classifier::MeanEmbedding(m) => (&m.embedding, &m.linear, "linear"),
+        let (embedding, trainable) = match self {
+            Classifier::MeanEmbedding(m) => {
+                out.extend(linear_to_pytorch("linear", &m.linear)?);
+                (Some(&m.embedding), false)
+            }
             Classifier::Lstm(m) => {
                 for (i, lstm) in m.lstms.iter().enumerate() {
                     out.extend(lstm_to_pytorch(&lstm_name(i), lstm)?);
                 }
-                (&m.embedding, &m.dense, "dense")
+                out.extend(linear_to_pytorch("dense", &m.dense)?);
+                (m.embedding.as_ref(), m.embedding_trainable)
+            }
+            Classifier::Mlp(m) => {
+                out.extend(linear_to_pytorch("hidden", &m.hidden)?);
+                out.extend(linear_to_pytorch("output", &m.output)?);
+                (m.embedding.as_ref(), m.embedding_trainable)
             }
         };
-        out.extend(linear_to_pytorch(linear_name, linear)?);
-        if with_embedding {
+        if let Some(embedding) = embedding.filter(|_| with_embedding || trainable) {
             let weight = embedding.weight.val();
             let shape = weight.dims().to_vec();
             out.insert(0, named("embedding.weight", shape, weight)?);
@@ -67,20 +85,22 @@ impl Classifier {
     }
 
     /// Replaces the trainable parameters with `tensors` (PyTorch layout, as [`Self::to_pytorch`]
-    /// writes). `embedding.weight` may be present (its shape is checked, the model keeps its own
-    /// copy: the caller has verified its identity) or absent; any other name is an error.
+    /// writes). `embedding.weight` is loaded when present; it may be absent only for a frozen
+    /// embedding (the caller has verified the model's own copy by its identity); any other name
+    /// is an error.
     pub fn load_pytorch(
         &mut self,
         tensors: &HashMap<String, NamedTensor>,
     ) -> Result<(), LayoutError> {
         let mut expected: Vec<String> = Vec::new();
-        let embedding = match self {
-            Classifier::MeanEmbedding(m) => {
-                m.linear = linear_from_pytorch("linear", &m.linear, tensors)?;
-                expected.extend(["linear.weight".into(), "linear.bias".into()]);
-                &m.embedding
-            }
+        let mut linear = |prefix: &str, l: &Linear| -> Result<Linear, LayoutError> {
+            expected.extend([format!("{prefix}.weight"), format!("{prefix}.bias")]);
+            linear_from_pytorch(prefix, l, tensors)
+        };
+        match self {
+            Classifier::MeanEmbedding(m) => m.linear = linear("linear", &m.linear)?,
             Classifier::Lstm(m) => {
+                m.dense = linear("dense", &m.dense)?;
                 for (i, lstm) in m.lstms.iter_mut().enumerate() {
                     let name = lstm_name(i);
                     *lstm = lstm_from_pytorch(&name, lstm, tensors)?;
@@ -89,15 +109,29 @@ impl Classifier {
                             .map(|p| format!("{name}.{p}")),
                     );
                 }
-                m.dense = linear_from_pytorch("dense", &m.dense, tensors)?;
-                expected.extend(["dense.weight".into(), "dense.bias".into()]);
-                &m.embedding
             }
-        };
-        if let Some(t) = tensors.get("embedding.weight") {
-            check_shape(t, &embedding.weight.dims())?;
+            Classifier::Mlp(m) => {
+                m.hidden = linear("hidden", &m.hidden)?;
+                m.output = linear("output", &m.output)?;
+            }
         }
-        expected.push("embedding.weight".into());
+        if let (Some(embedding), trainable) = self.embedding_mut() {
+            let dims = embedding.weight.dims();
+            match tensors.get("embedding.weight") {
+                Some(t) => {
+                    check_shape(t, &dims)?;
+                    let device = embedding.weight.device();
+                    embedding.weight = Param::from_tensor(Tensor::from_data(
+                        TensorData::new(t.values.clone(), dims),
+                        &device,
+                    ))
+                    .set_require_grad(trainable);
+                }
+                None if trainable => return Err(LayoutError::Missing("embedding.weight".into())),
+                None => {}
+            }
+            expected.push("embedding.weight".into());
+        }
         match tensors.keys().find(|k| !expected.contains(k)) {
             Some(extra) => Err(LayoutError::Unexpected(extra.clone())),
             None => Ok(()),
@@ -269,24 +303,42 @@ fn lstm_from_pytorch(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{LstmClassifierConfig, MeanEmbeddingConfig, TokenBatch};
+    use crate::{
+        Input, InputLayer, LstmClassifierConfig, MeanEmbeddingConfig, MlpConfig, SeqBatch,
+    };
 
     fn models(device: &Device) -> Vec<Classifier> {
         let embedding = || crate::init::normal([7, 4], 1.0, &mut crate::init::rng(1), device);
+        let trained = || InputLayer::Embedding {
+            matrix: embedding(),
+            trainable: true,
+        };
         vec![
             Classifier::MeanEmbedding(MeanEmbeddingConfig::new(3).init(embedding(), 2, device)),
             Classifier::Lstm(
                 LstmClassifierConfig::new(3)
                     .with_hidden(5)
                     .with_dropout(0.0)
-                    .init(embedding(), 3, device),
+                    .init(InputLayer::frozen(embedding()), 3, device),
+            ),
+            Classifier::Lstm(
+                LstmClassifierConfig::new(3)
+                    .with_hidden(5)
+                    .with_layers(1)
+                    .init(trained(), 4, device),
+            ),
+            Classifier::Mlp(
+                MlpConfig::new(3, 3)
+                    .with_hidden(6)
+                    .init(trained(), 5, device),
             ),
         ]
     }
 
     fn logits(m: &Classifier, device: &Device) -> Vec<f32> {
-        let batch = TokenBatch {
-            ids: Tensor::from_data(TensorData::new(vec![1i64, 2, 3, 6, 0, 0], [2, 3]), device),
+        let ids = Tensor::from_data(TensorData::new(vec![1i64, 2, 3, 6, 0, 0], [2, 3]), device);
+        let batch = SeqBatch {
+            input: Input::Ids(ids),
             lengths: vec![3, 1],
         };
         m.forward(&batch)
@@ -298,7 +350,7 @@ mod tests {
     #[test]
     fn pytorch_names_and_shapes() {
         let device = Device::flex();
-        let [v1, v2] = <[Classifier; 2]>::try_from(models(&device)).expect("two models");
+        let [v1, v2, _, mlp] = <[Classifier; 4]>::try_from(models(&device)).expect("models");
         let shapes = |m: &Classifier, e| -> Vec<(String, Vec<usize>)> {
             m.to_pytorch(e)
                 .expect("export")
@@ -330,6 +382,17 @@ mod tests {
                 s("dense.bias", &[3]),
             ]
         );
+        // A trained embedding is part of the weights even without `with_embedding`.
+        assert_eq!(
+            shapes(&mlp, false),
+            vec![
+                s("embedding.weight", &[7, 4]),
+                s("hidden.weight", &[6, 12]),
+                s("hidden.bias", &[6]),
+                s("output.weight", &[3, 6]),
+                s("output.bias", &[3]),
+            ]
+        );
     }
 
     #[test]
@@ -344,7 +407,14 @@ mod tests {
                 }
                 Classifier::Lstm(mut m) => {
                     m.dense.weight = Param::from_tensor(m.dense.weight.val() * 2.0);
+                    if let Some(e) = m.embedding.as_mut().filter(|_| m.embedding_trainable) {
+                        e.weight = Param::from_tensor(e.weight.val() * 2.0);
+                    }
                     Classifier::Lstm(m)
+                }
+                Classifier::Mlp(mut m) => {
+                    m.output.weight = Param::from_tensor(m.output.weight.val() * 2.0);
+                    Classifier::Mlp(m)
                 }
             }),
         ) {

@@ -1,4 +1,5 @@
-//! Emojifier-V2: frozen embedding → stacked LSTMs (dropout after each) → dense → softmax.
+//! Emojifier-V2 and its kin: input layer (frozen or trained embedding, or numbers) → stacked
+//! LSTMs (dropout after each) → dense → softmax.
 
 use burn::nn::{Dropout, DropoutConfig, Embedding, Linear};
 use burn::prelude::*;
@@ -6,9 +7,9 @@ use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
 use crate::dropout::dropout;
+use crate::input::{InputLayer, SeqBatch, sequence, summary_row};
 use crate::lstm::FusedLstm;
-use crate::mean_embedding::frozen_embedding;
-use crate::{LayerSummary, ModelSummary, TokenBatch, init};
+use crate::{LayerSummary, ModelSummary, init};
 
 /// Which hidden state of the last LSTM layer feeds the classifier.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,7 +40,9 @@ pub struct LstmClassifierConfig {
 /// The V2 network. `state` is stored as a module constant so a loaded model behaves as trained.
 #[derive(Module, Debug)]
 pub struct LstmClassifier {
-    pub embedding: Embedding,
+    /// Absent for numeric sequences.
+    pub embedding: Option<Embedding>,
+    pub embedding_trainable: bool,
     pub lstms: Vec<FusedLstm>,
     pub dropout: Dropout,
     pub dense: Linear,
@@ -47,9 +50,9 @@ pub struct LstmClassifier {
 }
 
 impl LstmClassifierConfig {
-    /// Builds the network around the pretrained `embedding` (`[rows, dim]`, frozen).
-    pub fn init(&self, embedding: Tensor<2>, seed: u64, device: &Device) -> LstmClassifier {
-        let [_, dim] = embedding.dims();
+    /// Builds the network on `input` (for V2, the pretrained embedding, frozen).
+    pub fn init(&self, input: InputLayer, seed: u64, device: &Device) -> LstmClassifier {
+        let dim = input.features();
         let mut rng = init::rng(seed);
         let lstms = (0..self.layers.max(1))
             .map(|l| {
@@ -67,7 +70,8 @@ impl LstmClassifierConfig {
             device,
         );
         LstmClassifier {
-            embedding: frozen_embedding(embedding.to_device(device)),
+            embedding_trainable: input.trainable(),
+            embedding: input.build(device),
             lstms,
             dropout: DropoutConfig::new(self.dropout).init(),
             dense,
@@ -79,9 +83,9 @@ impl LstmClassifierConfig {
 impl LstmClassifier {
     /// Logits `[batch, classes]`. Dropout (after each LSTM) applies only when training, i.e.
     /// when an `rng` for its masks is given.
-    pub fn forward(&self, batch: &TokenBatch, mut rng: Option<&mut StdRng>) -> Tensor<2> {
+    pub fn forward(&self, batch: &SeqBatch, mut rng: Option<&mut StdRng>) -> Tensor<2> {
         // Time-major throughout: [T, B, ·] keeps every step's slice contiguous.
-        let mut x = self.embedding.forward(batch.ids.clone().swap_dims(0, 1)); // [T, B, D]
+        let mut x = sequence(self.embedding.as_ref(), &batch.input).swap_dims(0, 1); // [T, B, D]
         for lstm in &self.lstms {
             x = lstm.forward_time_major(x);
             if let Some(rng) = rng.as_deref_mut() {
@@ -105,15 +109,11 @@ impl LstmClassifier {
     }
 
     pub fn summary(&self, max_len: usize) -> ModelSummary {
-        let [rows, dim] = self.embedding.weight.dims();
         let [hidden, classes] = self.dense.weight.dims();
-        let mut layers = vec![LayerSummary {
-            name: "embedding".into(),
-            kind: "Embedding, frozen".into(),
-            output_shape: format!("(None, {max_len}, {dim})"),
-            params: rows * dim,
-            trainable: false,
-        }];
+        let mut layers: Vec<LayerSummary> =
+            summary_row(self.embedding.as_ref(), self.embedding_trainable, max_len)
+                .into_iter()
+                .collect();
         let n = self.lstms.len();
         for (i, lstm) in self.lstms.iter().enumerate() {
             // The last LSTM returns one state; the others every step. Dropout keeps the shape.
@@ -165,14 +165,14 @@ mod tests {
             .with_hidden(5)
             .with_dropout(0.0)
             .with_state(state)
-            .init(embedding, 7, device)
+            .init(InputLayer::frozen(embedding), 7, device)
     }
 
     fn logits(m: &LstmClassifier, ids: Vec<i64>, lengths: Vec<usize>, device: &Device) -> Vec<f32> {
         let b = lengths.len();
         let t = ids.len() / b;
-        let batch = TokenBatch {
-            ids: Tensor::from_data(TensorData::new(ids, [b, t]), device),
+        let batch = SeqBatch {
+            input: crate::Input::Ids(Tensor::from_data(TensorData::new(ids, [b, t]), device)),
             lengths,
         };
         m.forward(&batch, None)

@@ -20,7 +20,7 @@ pub struct MeanEmbeddingClassifier {
 }
 
 /// The pretrained matrix wrapped as a frozen embedding: no gradient is ever computed for it.
-pub fn frozen_embedding(matrix: Tensor<2>) -> Embedding {
+fn frozen_embedding(matrix: Tensor<2>) -> Embedding {
     Embedding {
         weight: Param::from_tensor(matrix).set_require_grad(false),
     }
@@ -50,6 +50,17 @@ impl MeanEmbeddingConfig {
 }
 
 impl MeanEmbeddingClassifier {
+    /// Logits for either input kind; numbers (`[batch, steps, dim]`) are averaged over all steps.
+    pub fn forward_input(&self, input: &crate::Input) -> Tensor<2> {
+        match input {
+            crate::Input::Ids(ids) => self.forward(ids.clone()),
+            crate::Input::Values(v) => {
+                let [b, _, d] = v.dims();
+                self.linear.forward(v.clone().mean_dim(1).reshape([b, d]))
+            }
+        }
+    }
+
     /// `ids [batch, len]` → logits `[batch, classes]`. Padding (id 0) is excluded from the mean;
     /// a sentence with no known word averages to the zero vector.
     pub fn forward(&self, ids: Tensor<2, Int>) -> Tensor<2> {

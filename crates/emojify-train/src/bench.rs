@@ -89,7 +89,8 @@ fn random_embeddings(rows: usize, dim: usize) -> Embeddings {
     Embeddings::from_rows(words, &values, dim, "random (seed 7)".into(), "none".into())
 }
 
-/// `n` random sentences of `len` ids in `1..=vocab` with random labels (fixed seed).
+/// `n` random sentences of `len` ids in `1..=vocab` (numeric steps when `vocab` is 0, as for
+/// numeric input) with random labels (fixed seed).
 pub fn synthetic_split(
     name: &'static str,
     n: usize,
@@ -100,13 +101,24 @@ pub fn synthetic_split(
 ) -> Split {
     let mut rng = StdRng::seed_from_u64(seed);
     let encoded: Vec<Encoded> = (0..n)
-        .map(|_| Encoded {
-            ids: (0..len)
-                .map(|_| rng.random_range(1..=vocab as u32))
-                .collect(),
-            length: len,
-            oov: 0,
-            truncated: 0,
+        .map(|_| {
+            if vocab == 0 {
+                // Numeric input: uniform values in [-1, 1).
+                let values = (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+                Encoded {
+                    values,
+                    length: len,
+                    ..Encoded::default()
+                }
+            } else {
+                Encoded {
+                    ids: (0..len)
+                        .map(|_| rng.random_range(1..=vocab as u32))
+                        .collect(),
+                    length: len,
+                    ..Encoded::default()
+                }
+            }
         })
         .collect();
     let labels = (0..n).map(|_| rng.random_range(0..classes)).collect();
@@ -268,10 +280,14 @@ pub fn write_reference_input(spec: &BenchSpec, dir: &Path) -> anyhow::Result<Pat
             dropout,
             ..
         } => (hidden, layers, dropout),
-        crate::config::ModelConfig::MeanEmbedding {} => {
+        _ => {
             anyhow::bail!("--compare-pytorch needs an LSTM config (the reference is Emojifier-V2)")
         }
     };
+    anyhow::ensure!(
+        config.data.kind != crate::config::DataKind::SequenceCsv,
+        "--compare-pytorch needs token input (the reference is Emojifier-V2)"
+    );
     let input = serde_json::json!({
         "rows": rows, "dim": dim, "hidden": hidden, "layers": layers, "dropout": dropout,
         "classes": config.num_classes(), "epochs": spec.epochs, "batch": spec.batch,

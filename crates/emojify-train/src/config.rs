@@ -77,20 +77,30 @@ pub struct DataConfig {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DataKind {
-    /// Headerless `sentence,label` CSV.
+    /// Headerless `sentence,label` CSV; words are looked up in the pretrained embedding.
     #[default]
     Emojiset,
+    /// `class,0,…,N` CSV (optionally `.gz`) of numbers: one feature per step, no embedding.
+    SequenceCsv,
+    /// `class,0,…,N` CSV (optionally `.gz`) of tokens padded with `PAD`; the vocabulary is built
+    /// from the training file (`OOV` kept as a token; unseen words map to it).
+    TokensCsv,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmbeddingConfig {
-    /// `glove-6b-50d` (registry package), or a path to a GloVe `.txt`/`.txt.gz` or `.emjv` cache.
+    /// `glove-6b-50d` (registry package), a path to a GloVe `.txt`/`.txt.gz` or `.emjv` cache,
+    /// or `none`: random initial vectors (`tokens-csv`) or no embedding (`sequence-csv`).
     #[serde(default = "default_embedding")]
     pub source: String,
-    /// Whether the embedding is trained; only `false` is supported (it is frozen).
+    /// Whether training updates the embedding (only for `tokens-csv`; the Emojifier's pretrained
+    /// embedding is frozen).
     #[serde(default)]
     pub trainable: bool,
+    /// Vector size when `source = "none"` (tokens-csv); pretrained sources bring their own.
+    #[serde(default = "default_embedding_dim")]
+    pub dim: usize,
 }
 
 impl Default for EmbeddingConfig {
@@ -98,8 +108,20 @@ impl Default for EmbeddingConfig {
         EmbeddingConfig {
             source: default_embedding(),
             trainable: false,
+            dim: default_embedding_dim(),
         }
     }
+}
+
+impl EmbeddingConfig {
+    /// Whether the config names no pretrained vectors.
+    pub fn is_none(&self) -> bool {
+        self.source == "none"
+    }
+}
+
+fn default_embedding_dim() -> usize {
+    32
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -118,6 +140,17 @@ pub enum ModelConfig {
         #[serde(default)]
         state: emojify_model::StateChoice,
     },
+    /// Baseline that ignores order: the flattened sequence → dense + ReLU → dense.
+    Mlp {
+        #[serde(default = "default_mlp_hidden")]
+        hidden: usize,
+        #[serde(default)]
+        dropout: f64,
+    },
+}
+
+fn default_mlp_hidden() -> usize {
+    64
 }
 
 fn default_hidden() -> usize {
@@ -265,27 +298,30 @@ impl RunConfig {
                 format!("must be positive, got {}", t.epsilon),
             ));
         }
-        if let ModelConfig::Lstm {
-            hidden,
-            layers,
-            dropout,
-            ..
-        } = self.model
-        {
-            if hidden == 0 {
-                return Err(fail(Some("model"), "hidden", "must be at least 1".into()));
-            }
-            if layers == 0 {
-                return Err(fail(Some("model"), "layers", "must be at least 1".into()));
-            }
-            if !(0.0..1.0).contains(&dropout) {
-                return Err(fail(
-                    Some("model"),
-                    "dropout",
-                    format!("must be in [0, 1), got {dropout}"),
-                ));
-            }
+        let (hidden, layers, dropout) = match self.model {
+            ModelConfig::MeanEmbedding {} => (1, 1, 0.0),
+            ModelConfig::Lstm {
+                hidden,
+                layers,
+                dropout,
+                ..
+            } => (hidden, layers, dropout),
+            ModelConfig::Mlp { hidden, dropout } => (hidden, 1, dropout),
+        };
+        if hidden == 0 {
+            return Err(fail(Some("model"), "hidden", "must be at least 1".into()));
         }
+        if layers == 0 {
+            return Err(fail(Some("model"), "layers", "must be at least 1".into()));
+        }
+        if !(0.0..1.0).contains(&dropout) {
+            return Err(fail(
+                Some("model"),
+                "dropout",
+                format!("must be in [0, 1), got {dropout}"),
+            ));
+        }
+        self.validate_input(&fail)?;
         if self.data.max_len == 0 {
             return Err(fail(Some("data"), "max_len", "must be at least 1".into()));
         }
@@ -309,13 +345,6 @@ impl RunConfig {
                 ),
             ));
         }
-        if self.embedding.trainable {
-            return Err(fail(
-                Some("embedding"),
-                "trainable",
-                "is not supported: the pretrained embedding is frozen".into(),
-            ));
-        }
         if self.name.trim().is_empty() || self.name.contains(['/', '\\']) {
             return Err(fail(
                 None,
@@ -324,6 +353,60 @@ impl RunConfig {
             ));
         }
         Ok(())
+    }
+
+    /// Which data kind goes with which embedding, OOV policy and model.
+    fn validate_input(
+        &self,
+        fail: &dyn Fn(Option<&str>, &str, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        let (kind, e) = (self.data.kind, &self.embedding);
+        let oov_token = self.data.oov == OovPolicy::OovToken;
+        if e.trainable && kind != DataKind::TokensCsv {
+            return Err(fail(
+                Some("embedding"),
+                "trainable",
+                "is only supported with `data.kind = \"tokens-csv\"`; the pretrained \
+                 embedding of the Emojifier is frozen"
+                    .into(),
+            ));
+        }
+        if e.dim == 0 {
+            return Err(fail(Some("embedding"), "dim", "must be at least 1".into()));
+        }
+        match kind {
+            DataKind::Emojiset if e.is_none() => Err(fail(
+                Some("embedding"),
+                "source",
+                "`none` has no words to look sentences up in; name a GloVe source".into(),
+            )),
+            DataKind::SequenceCsv if !e.is_none() => Err(fail(
+                Some("embedding"),
+                "source",
+                "must be \"none\": numeric sequences are fed to the model as they are".into(),
+            )),
+            DataKind::TokensCsv if !oov_token => Err(fail(
+                Some("data"),
+                "oov",
+                "must be \"oov-token\" for tokens-csv (unseen words become the `OOV` token)".into(),
+            )),
+            DataKind::Emojiset | DataKind::SequenceCsv if oov_token => Err(fail(
+                Some("data"),
+                "oov",
+                "`oov-token` needs a vocabulary with an `OOV` token (tokens-csv); use skip or unk"
+                    .into(),
+            )),
+            DataKind::SequenceCsv | DataKind::TokensCsv
+                if matches!(self.model, ModelConfig::MeanEmbedding {}) =>
+            {
+                Err(fail(
+                    Some("model"),
+                    "kind",
+                    "mean-embedding averages pretrained word vectors: use it with emojiset".into(),
+                ))
+            }
+            _ => Ok(()),
+        }
     }
 
     pub fn num_classes(&self) -> usize {

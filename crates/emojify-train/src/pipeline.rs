@@ -3,10 +3,17 @@
 use anyhow::Context;
 use burn::prelude::*;
 use burn::store::{BurnpackStore, ModuleSnapshot, PathFilter};
-use emojify_data::{DataDir, Embeddings, Encoded, Example, LabelledCsv, tokenize};
-use emojify_model::{Classifier, LstmClassifierConfig, MeanEmbeddingConfig, TokenBatch};
+use emojify_data::vocab::OOV_TOKEN;
+use emojify_data::{
+    DataDir, Embeddings, Encoded, Example, LabelledCsv, SequenceCsv, StepKind, read_sequence_csv,
+    tokenize,
+};
+use emojify_model::{
+    Classifier, Input, InputLayer, LstmClassifierConfig, MeanEmbeddingConfig, MlpConfig, SeqBatch,
+};
+use rand::SeedableRng;
 
-use crate::config::{ModelConfig, RunConfig};
+use crate::config::{DataKind, ModelConfig, RunConfig};
 
 /// One split, tokenized and encoded, with what was lost on the way.
 #[derive(Debug, Clone)]
@@ -47,11 +54,33 @@ impl Split {
     }
 }
 
-/// Encodes one sentence as the run's vocabulary and OOV policy dictate.
-pub fn encode(config: &RunConfig, embeddings: &Embeddings, text: &str) -> Encoded {
-    embeddings
+/// Encodes one input as the model sees it: a sentence through the tokenizer and vocabulary, or
+/// (numeric sequences) exactly `max_len` numbers separated by commas or spaces.
+pub fn encode(config: &RunConfig, embeddings: &Embeddings, text: &str) -> anyhow::Result<Encoded> {
+    if config.data.kind == DataKind::SequenceCsv {
+        let values = text
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|f| !f.is_empty())
+            .map(|f| match f.parse::<f32>() {
+                Ok(v) if v.is_finite() => Ok(v),
+                _ => Err(anyhow::anyhow!("`{f}` is not a finite number")),
+            })
+            .collect::<anyhow::Result<Vec<f32>>>()?;
+        anyhow::ensure!(
+            values.len() == config.data.max_len,
+            "expected {} numbers (one per step), got {}",
+            config.data.max_len,
+            values.len()
+        );
+        return Ok(Encoded {
+            length: values.len(),
+            values,
+            ..Encoded::default()
+        });
+    }
+    Ok(embeddings
         .vocab
-        .encode(&tokenize(text), config.data.max_len, config.data.oov)
+        .encode(&tokenize(text), config.data.max_len, config.data.oov))
 }
 
 fn split(
@@ -59,31 +88,120 @@ fn split(
     csv: LabelledCsv,
     config: &RunConfig,
     embeddings: &Embeddings,
-) -> Split {
-    for row in &csv.skipped {
-        eprintln!(
-            "warning: {}:{}: skipped: {}",
-            csv.file.display(),
-            row.line,
-            row.reason
-        );
-    }
+) -> anyhow::Result<Split> {
+    warn_skipped(&csv.file, &csv.skipped);
     let encoded = csv
         .examples
         .iter()
         .map(|e| encode(config, embeddings, &e.text))
-        .collect();
-    Split {
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Split {
         name,
         labels: csv.examples.iter().map(|e| e.label).collect(),
         examples: csv.examples,
         encoded,
         skipped_rows: csv.skipped.len(),
+    })
+}
+
+fn warn_skipped(file: &std::path::Path, skipped: &[emojify_data::RowError]) {
+    for row in skipped {
+        eprintln!(
+            "warning: {}:{}: skipped: {}",
+            file.display(),
+            row.line,
+            row.reason
+        );
     }
+}
+
+/// A `class,0,…,N` file as a split: numbers as they are, tokens through the run's vocabulary
+/// (the file's own tokenisation is kept; free text at prediction goes through the tokenizer).
+fn sequence_split(
+    name: &'static str,
+    csv: SequenceCsv,
+    config: &RunConfig,
+    embeddings: &Embeddings,
+) -> anyhow::Result<Split> {
+    warn_skipped(&csv.file, &csv.skipped);
+    let max_len = config.data.max_len;
+    let numbers = config.data.kind == DataKind::SequenceCsv;
+    anyhow::ensure!(
+        !numbers || csv.steps == max_len,
+        "{}: has {} steps per row but the config's data.max_len is {max_len}; set max_len = {}",
+        csv.file.display(),
+        csv.steps,
+        csv.steps
+    );
+    let mut examples = Vec::with_capacity(csv.examples.len());
+    let mut encoded = Vec::with_capacity(csv.examples.len());
+    for e in csv.examples {
+        if numbers {
+            let text = e.values.iter().map(f32::to_string).collect::<Vec<_>>();
+            examples.push(Example {
+                text: text.join(","),
+                label: e.label,
+                line: e.line,
+            });
+            encoded.push(Encoded {
+                length: e.values.len(),
+                values: e.values,
+                ..Encoded::default()
+            });
+        } else {
+            encoded.push(embeddings.vocab.encode(&e.tokens, max_len, config.data.oov));
+            examples.push(Example {
+                text: e.tokens.join(" "),
+                label: e.label,
+                line: e.line,
+            });
+        }
+    }
+    Ok(Split {
+        name,
+        labels: examples.iter().map(|e| e.label).collect(),
+        examples,
+        encoded,
+        skipped_rows: csv.skipped.len(),
+    })
+}
+
+fn step_kind(config: &RunConfig) -> StepKind {
+    if config.data.kind == DataKind::SequenceCsv {
+        StepKind::Numbers
+    } else {
+        StepKind::Tokens
+    }
+}
+
+fn read_sequence(config: &RunConfig, path: &std::path::Path) -> anyhow::Result<SequenceCsv> {
+    let dir = DataDir::new(config.data_dir.as_deref());
+    let path = dir.resolve(path)?;
+    Ok(read_sequence_csv(
+        &path,
+        step_kind(config),
+        &config.data.labels,
+        config.data.bad_rows,
+    )?)
 }
 
 /// Reads both splits of the config's data set.
 pub fn load_splits(config: &RunConfig, embeddings: &Embeddings) -> anyhow::Result<(Split, Split)> {
+    if config.data.kind != DataKind::Emojiset {
+        let train = sequence_split(
+            "train",
+            read_sequence(config, &config.data.train)?,
+            config,
+            embeddings,
+        )?;
+        let test = sequence_split(
+            "test",
+            read_sequence(config, &config.data.test)?,
+            config,
+            embeddings,
+        )?;
+        return Ok((train, test));
+    }
     let dir = DataDir::new(config.data_dir.as_deref());
     let classes = config.num_classes();
     let read = |p: &std::path::Path| -> anyhow::Result<LabelledCsv> {
@@ -94,22 +212,123 @@ pub fn load_splits(config: &RunConfig, embeddings: &Embeddings) -> anyhow::Resul
             config.data.bad_rows,
         )?)
     };
-    let train = split("train", read(&config.data.train)?, config, embeddings);
-    let test = split("test", read(&config.data.test)?, config, embeddings);
+    let train = split("train", read(&config.data.train)?, config, embeddings)?;
+    let test = split("test", read(&config.data.test)?, config, embeddings)?;
     Ok((train, test))
 }
 
-/// Loads the embedding the config names.
+/// The input vocabulary and vectors the config names: the pretrained embedding (emojiset), one
+/// built from the training file's tokens (tokens-csv), or none (numeric sequences).
 pub fn load_embeddings(config: &RunConfig) -> anyhow::Result<Embeddings> {
+    match config.data.kind {
+        DataKind::Emojiset => load_pretrained(config),
+        DataKind::SequenceCsv => Ok(Embeddings::from_rows(
+            Vec::new(),
+            &[],
+            1,
+            "none (numeric input)".into(),
+            "none".into(),
+        )),
+        DataKind::TokensCsv => {
+            let csv = read_sequence(config, &config.data.train)?;
+            let mut words: Vec<String> = csv.examples.into_iter().flat_map(|e| e.tokens).collect();
+            words.push(OOV_TOKEN.into());
+            words.sort_unstable();
+            words.dedup();
+            embeddings_for_vocabulary(config, words)
+        }
+    }
+}
+
+fn load_pretrained(config: &RunConfig) -> anyhow::Result<Embeddings> {
     let dir = DataDir::new(config.data_dir.as_deref());
     emojify_data::fetch::load_embeddings(&config.embedding.source, &dir)
         .with_context(|| format!("loading embedding `{}`", config.embedding.source))
 }
 
+/// Initial vectors for a training-set vocabulary: N(0, 1) (PyTorch's `nn.Embedding` default),
+/// or GloVe's vector for every word GloVe knows and N(0, σ²) with GloVe's own σ for the rest.
+/// The identity (SHA-256) covers the words and, when used, the GloVe source, so a run is only
+/// reloaded with the vocabulary it was trained with.
+pub fn embeddings_for_vocabulary(
+    config: &RunConfig,
+    words: Vec<String>,
+) -> anyhow::Result<Embeddings> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed ^ 0xE3B0_C442);
+    let mut identity = words.join("\n");
+    let (dim, rows, source) = if config.embedding.is_none() {
+        let dim = config.embedding.dim;
+        let rows: Vec<f32> = emojify_model::init::normal_values(words.len() * dim, &mut rng)
+            .into_iter()
+            .map(|v| v as f32)
+            .collect();
+        (
+            dim,
+            rows,
+            format!("{} training words, random N(0, 1)", words.len()),
+        )
+    } else {
+        let glove = load_pretrained(config)?;
+        let m = glove.matrix();
+        let sigma =
+            (m.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / m.len().max(1) as f64).sqrt();
+        let noise = emojify_model::init::normal_values(words.len() * glove.dim, &mut rng);
+        let mut rows = Vec::with_capacity(words.len() * glove.dim);
+        let mut known = 0;
+        for (i, w) in words.iter().enumerate() {
+            match glove.word_vector(w) {
+                Some(v) => {
+                    known += 1;
+                    rows.extend_from_slice(v);
+                }
+                None => rows.extend(
+                    noise[i * glove.dim..(i + 1) * glove.dim]
+                        .iter()
+                        .map(|v| (v * sigma) as f32),
+                ),
+            }
+        }
+        identity.push_str(&glove.sha256);
+        let source = format!(
+            "{} training words, {known} initialised from {}",
+            words.len(),
+            glove.source
+        );
+        (glove.dim, rows, source)
+    };
+    let sha = crate::train::sha256_hex(identity.as_bytes());
+    Ok(Embeddings::from_rows(words, &rows, dim, source, sha))
+}
+
+/// The vocabulary and vectors of a trained run: its own saved vocabulary when it built one from
+/// its training data (so the data need not be present to use the run), else the config's.
+pub fn run_embeddings(
+    run: &crate::run_dir::RunDir,
+    config: &RunConfig,
+) -> anyhow::Result<Embeddings> {
+    if !stores_embedding(config) {
+        return load_embeddings(config);
+    }
+    let path = run.file(crate::run_dir::VOCAB_FILE);
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let words: Vec<String> = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a JSON list of words", path.display()))?;
+    embeddings_for_vocabulary(config, words)
+}
+
+/// Whether the run's weights include the embedding: a vocabulary built from the training data
+/// has no outside source to be reloaded from, frozen or not.
+pub fn stores_embedding(config: &RunConfig) -> bool {
+    config.data.kind == DataKind::TokensCsv
+}
+
 /// The embedding matrix as a tensor, with the extra zero "unknown" row when OOV words map to it.
 pub fn embedding_tensor(config: &RunConfig, embeddings: &Embeddings, device: &Device) -> Tensor<2> {
     let (values, rows) = match config.data.oov {
-        emojify_data::OovPolicy::Skip => (embeddings.matrix().to_vec(), embeddings.rows()),
+        emojify_data::OovPolicy::Skip | emojify_data::OovPolicy::OovToken => {
+            (embeddings.matrix().to_vec(), embeddings.rows())
+        }
         emojify_data::OovPolicy::Unk => (embeddings.matrix_with_unk_row(), embeddings.rows() + 1),
     };
     Tensor::from_data(TensorData::new(values, [rows, embeddings.dim]), device)
@@ -117,38 +336,73 @@ pub fn embedding_tensor(config: &RunConfig, embeddings: &Embeddings, device: &De
 
 /// A freshly initialised model for the config.
 pub fn build_model(config: &RunConfig, embeddings: &Embeddings, device: &Device) -> Classifier {
-    let matrix = embedding_tensor(config, embeddings, device);
+    let classes = config.num_classes();
+    let input = || match config.data.kind {
+        DataKind::SequenceCsv => InputLayer::Values { features: 1 },
+        DataKind::Emojiset | DataKind::TokensCsv => InputLayer::Embedding {
+            matrix: embedding_tensor(config, embeddings, device),
+            trainable: config.embedding.trainable,
+        },
+    };
     match &config.model {
-        ModelConfig::MeanEmbedding {} => Classifier::MeanEmbedding(
-            MeanEmbeddingConfig::new(config.num_classes()).init(matrix, config.seed, device),
-        ),
+        ModelConfig::MeanEmbedding {} => {
+            Classifier::MeanEmbedding(MeanEmbeddingConfig::new(classes).init(
+                embedding_tensor(config, embeddings, device),
+                config.seed,
+                device,
+            ))
+        }
         ModelConfig::Lstm {
             hidden,
             layers,
             dropout,
             state,
         } => Classifier::Lstm(
-            LstmClassifierConfig::new(config.num_classes())
+            LstmClassifierConfig::new(classes)
                 .with_hidden(*hidden)
                 .with_layers(*layers)
                 .with_dropout(*dropout)
                 .with_state(*state)
-                .init(matrix, config.seed, device),
+                .init(input(), config.seed, device),
+        ),
+        ModelConfig::Mlp { hidden, dropout } => Classifier::Mlp(
+            MlpConfig::new(classes, config.data.max_len)
+                .with_hidden(*hidden)
+                .with_dropout(*dropout)
+                .init(input(), config.seed, device),
         ),
     }
 }
 
-/// Turns encoded sentences into a model batch on `device`.
-pub fn token_batch(encoded: &[&Encoded], device: &Device) -> TokenBatch {
-    let max_len = encoded.first().map_or(1, |e| e.ids.len());
-    let ids: Vec<i64> = encoded
-        .iter()
-        .flat_map(|e| e.ids.iter().map(|&i| i64::from(i)))
-        .collect();
-    TokenBatch {
-        ids: Tensor::from_data(TensorData::new(ids, [encoded.len(), max_len]), device),
-        lengths: encoded.iter().map(|e| e.length).collect(),
-    }
+/// Turns encoded examples (all of one kind and length) into a model batch on `device`.
+pub fn model_batch(encoded: &[&Encoded], device: &Device) -> SeqBatch {
+    let lengths = encoded.iter().map(|e| e.length).collect();
+    let b = encoded.len();
+    let input = match encoded.first() {
+        Some(first) if !first.values.is_empty() => {
+            let steps = first.values.len();
+            let values: Vec<f32> = encoded
+                .iter()
+                .flat_map(|e| e.values.iter().copied())
+                .collect();
+            Input::Values(Tensor::from_data(
+                TensorData::new(values, [b, steps, 1]),
+                device,
+            ))
+        }
+        first => {
+            let max_len = first.map_or(1, |e| e.ids.len());
+            let ids: Vec<i64> = encoded
+                .iter()
+                .flat_map(|e| e.ids.iter().map(|&i| i64::from(i)))
+                .collect();
+            Input::Ids(Tensor::from_data(
+                TensorData::new(ids, [b, max_len]),
+                device,
+            ))
+        }
+    };
+    SeqBatch { input, lengths }
 }
 
 /// Keeps trainable parameters only: the frozen embedding is identified by source and SHA-256
@@ -157,10 +411,23 @@ fn trainable_only(path: &str, _container: &str) -> bool {
     !path.ends_with("embedding.weight")
 }
 
-/// The model's trainable weights as burnpack bytes.
-pub fn weights_bytes(model: &Classifier) -> anyhow::Result<Vec<u8>> {
-    let mut store =
-        BurnpackStore::from_bytes(None).filter(PathFilter::new().with_predicate(trainable_only));
+fn everything(_path: &str, _container: &str) -> bool {
+    true
+}
+
+/// What a weights file holds: everything but a pretrained embedding (see [`stores_embedding`]).
+fn weights_filter(with_embedding: bool) -> fn(&str, &str) -> bool {
+    if with_embedding {
+        everything
+    } else {
+        trainable_only
+    }
+}
+
+/// The model's weights as burnpack bytes; the embedding only `with_embedding`.
+pub fn weights_bytes(model: &Classifier, with_embedding: bool) -> anyhow::Result<Vec<u8>> {
+    let mut store = BurnpackStore::from_bytes(None)
+        .filter(PathFilter::new().with_predicate(weights_filter(with_embedding)));
     model
         .save_into(&mut store)
         .map_err(|e| anyhow::anyhow!("serialising weights: {e}"))?;
@@ -171,9 +438,13 @@ pub fn weights_bytes(model: &Classifier) -> anyhow::Result<Vec<u8>> {
 }
 
 /// Loads trainable weights saved by [`weights_bytes`] into `model`.
-pub fn load_weights(model: &mut Classifier, path: &std::path::Path) -> anyhow::Result<()> {
+pub fn load_weights(
+    model: &mut Classifier,
+    path: &std::path::Path,
+    with_embedding: bool,
+) -> anyhow::Result<()> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    load_weights_bytes(model, bytes, &path.display().to_string())
+    load_weights_bytes(model, bytes, &path.display().to_string(), with_embedding)
 }
 
 /// [`load_weights`] from bytes; `what` names them in errors. Parameter ids are restored too,
@@ -182,10 +453,12 @@ pub fn load_weights_bytes(
     model: &mut Classifier,
     bytes: Vec<u8>,
     what: &str,
+    with_embedding: bool,
 ) -> anyhow::Result<()> {
     let path = std::path::Path::new(what);
+    let keep = weights_filter(with_embedding);
     let mut store = BurnpackStore::from_bytes(Some(burn::tensor::Bytes::from_bytes_vec(bytes)))
-        .filter(PathFilter::new().with_predicate(trainable_only))
+        .filter(PathFilter::new().with_predicate(keep))
         .allow_partial(true);
     let result = model
         .load_from(&mut store)
@@ -196,11 +469,7 @@ pub fn load_weights_bytes(
         path.display(),
         result.errors
     );
-    let missing: Vec<_> = result
-        .missing
-        .iter()
-        .filter(|(p, _)| trainable_only(p, ""))
-        .collect();
+    let missing: Vec<_> = result.missing.iter().filter(|(p, _)| keep(p, "")).collect();
     anyhow::ensure!(
         missing.is_empty(),
         "{}: weights file lacks {:?} (was it written for another model?)",

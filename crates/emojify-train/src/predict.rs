@@ -12,7 +12,7 @@ use crate::backend::BackendKind;
 use crate::config::RunConfig;
 use crate::eval::argmax;
 use crate::export::weights::WeightsFile;
-use crate::pipeline::{build_model, encode, load_embeddings, load_weights};
+use crate::pipeline::{build_model, encode, load_weights, stores_embedding};
 use crate::run_dir::{self, RunDir};
 use crate::train::probabilities;
 
@@ -43,13 +43,17 @@ impl Predictor {
     pub fn from_run(dir: &Path, backend: Option<BackendKind>) -> anyhow::Result<Self> {
         let run = RunDir::open(dir)?;
         let config = RunConfig::load(&run.file(run_dir::CONFIG_FILE))?;
-        let embeddings = load_embeddings(&config)?;
+        let embeddings = crate::pipeline::run_embeddings(&run, &config)?;
         check_run_integrity(&run, &config, &embeddings)?;
         let device = backend
             .unwrap_or(config.backend)
             .device(config.wgpu_device)?;
         let mut model = build_model(&config, &embeddings, &device);
-        load_weights(&mut model, &run.file(run_dir::WEIGHTS_FILE))?;
+        load_weights(
+            &mut model,
+            &run.file(run_dir::WEIGHTS_FILE),
+            stores_embedding(&config),
+        )?;
         Ok(Predictor {
             config,
             embeddings,
@@ -63,7 +67,15 @@ impl Predictor {
     pub fn from_weights(path: &Path, backend: Option<BackendKind>) -> anyhow::Result<Self> {
         let file = WeightsFile::read(path)?;
         let config = RunConfig::parse(file.get("emojify.config")?, path)?;
-        let embeddings = load_embeddings(&config)?;
+        let embeddings = if stores_embedding(&config) {
+            let words: Vec<String> = serde_json::from_str(file.get("emojify.vocabulary")?)
+                .with_context(|| {
+                    format!("{}: emojify.vocabulary is not a JSON list", path.display())
+                })?;
+            crate::pipeline::embeddings_for_vocabulary(&config, words)?
+        } else {
+            crate::pipeline::load_embeddings(&config)?
+        };
         let sha = file.get("emojify.vocabulary_sha256")?;
         anyhow::ensure!(
             sha == embeddings.sha256,
@@ -89,7 +101,7 @@ impl Predictor {
     }
 
     /// The ids the model sees for `text`.
-    pub fn encode(&self, text: &str) -> emojify_data::Encoded {
+    pub fn encode(&self, text: &str) -> anyhow::Result<emojify_data::Encoded> {
         encode(&self.config, &self.embeddings, text)
     }
 
@@ -98,8 +110,12 @@ impl Predictor {
     pub fn predict(&self, texts: &[String]) -> anyhow::Result<Vec<Prediction>> {
         let encoded: Vec<_> = texts
             .iter()
-            .map(|t| encode(&self.config, &self.embeddings, t))
-            .collect();
+            .enumerate()
+            .map(|(i, t)| {
+                encode(&self.config, &self.embeddings, t)
+                    .with_context(|| format!("input {}", i + 1))
+            })
+            .collect::<anyhow::Result<_>>()?;
         let probs = probabilities(&self.model, &encoded, &self.device)?;
         Ok(texts
             .iter()

@@ -17,6 +17,8 @@ pub const PREDICTIONS_FILE: &str = "predictions.csv";
 pub const SUMMARY_FILE: &str = "summary.json";
 pub const CURVES_FILE: &str = "curves.png";
 pub const CONFUSION_FILE: &str = "confusion.png";
+/// The vocabulary built from the training data (tokens-csv runs), as a JSON list of words.
+pub const VOCAB_FILE: &str = "vocab.json";
 
 impl RunDir {
     /// Creates `<out>/<name>-<UTC timestamp>`, adding `-2`, `-3`… if that already exists.

@@ -19,8 +19,8 @@ use crate::checkpoint;
 use crate::config::{OptimizerKind, RunConfig, TrainConfig};
 use crate::eval::{accuracy, argmax, confusion, format_confusion};
 use crate::pipeline::{
-    Split, build_model, load_embeddings, load_splits, load_weights_bytes, token_batch,
-    weights_bytes,
+    Split, build_model, load_embeddings, load_splits, load_weights_bytes, model_batch,
+    stores_embedding, weights_bytes,
 };
 use crate::run_dir::{self, RunDir};
 
@@ -99,7 +99,7 @@ pub fn probabilities(
     let mut out = Vec::with_capacity(encoded.len());
     for chunk in encoded.chunks(512) {
         let refs: Vec<&Encoded> = chunk.iter().collect();
-        let batch = token_batch(&refs, device);
+        let batch = model_batch(&refs, device);
         let probs = softmax(model.forward(&batch), 1);
         let [_, classes] = probs.dims();
         let values = probs
@@ -177,7 +177,7 @@ pub fn train_epoch_from(
     let mut batches_done = first;
     for (step, indices) in order.iter().enumerate().skip(first) {
         let refs: Vec<&Encoded> = indices.iter().map(|&i| &train.encoded[i]).collect();
-        let batch = token_batch(&refs, device);
+        let batch = model_batch(&refs, device);
         let labels: Vec<i64> = indices.iter().map(|&i| train.labels[i] as i64).collect();
         let targets = Tensor::<1, Int>::from_data(TensorData::new(labels, [indices.len()]), device);
         let mut rng = StdRng::seed_from_u64(dropout_seed(config.seed, epoch, step));
@@ -269,6 +269,10 @@ pub fn train_with(
         None => {
             let run = RunDir::create(&config.out, &config.name)?;
             run.write(run_dir::CONFIG_FILE, config.to_toml().as_bytes())?;
+            if stores_embedding(config) {
+                let words = serde_json::to_vec(embeddings.vocab.words())?;
+                run.write(run_dir::VOCAB_FILE, &words)?;
+            }
             let start = checkpoint::Position {
                 epoch: 1,
                 batch: 0,
@@ -280,7 +284,12 @@ pub fn train_with(
         }
         Some(run) => {
             let saved = checkpoint::load(&run)?;
-            load_weights_bytes(&mut model, saved.model, "checkpoint weights")?;
+            load_weights_bytes(
+                &mut model,
+                saved.model,
+                "checkpoint weights",
+                stores_embedding(config),
+            )?;
             optim = optim
                 .from_bytes(burn::tensor::Bytes::from_bytes_vec(saved.optimizer))
                 .map_err(|e| anyhow::anyhow!("checkpoint optimizer state: {e:?}"))?;
@@ -323,7 +332,12 @@ pub fn train_with(
         let optim_bytes = optim
             .into_bytes()
             .map_err(|e| anyhow::anyhow!("serialising optimizer state: {e:?}"))?;
-        checkpoint::save(&run, &weights_bytes(model)?, &optim_bytes, position)
+        checkpoint::save(
+            &run,
+            &weights_bytes(model, stores_embedding(config))?,
+            &optim_bytes,
+            position,
+        )
     };
     for epoch in position.epoch..=t.epochs {
         let (start, prior_seconds) = if epoch == position.epoch && position.batch > 0 {
@@ -426,7 +440,7 @@ pub fn train_with(
     let valid = model.valid();
     let train_probs = probabilities(&valid, &train.encoded, &device)?;
     let test_probs = probabilities(&valid, &test.encoded, &device)?;
-    let weights = weights_bytes(&valid)?;
+    let weights = weights_bytes(&valid, stores_embedding(config))?;
     let summary = Summary {
         name: config.name.clone(),
         backend: config.backend.to_string(),

@@ -11,7 +11,7 @@ use emojify_data::Embeddings;
 use emojify_model::Classifier;
 
 use crate::config::{ModelConfig, RunConfig};
-use crate::pipeline::{build_model, load_embeddings, load_weights};
+use crate::pipeline::{build_model, load_weights, stores_embedding};
 use crate::run_dir::{self, RunDir};
 
 /// Which files `emojify export` writes.
@@ -46,10 +46,14 @@ impl LoadedRun {
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
         let run = RunDir::open(dir)?;
         let config = RunConfig::load(&run.file(run_dir::CONFIG_FILE))?;
-        let embeddings = load_embeddings(&config)?;
+        let embeddings = crate::pipeline::run_embeddings(&run, &config)?;
         crate::predict::check_run_integrity(&run, &config, &embeddings)?;
         let mut model = build_model(&config, &embeddings, &Device::flex());
-        load_weights(&mut model, &run.file(run_dir::WEIGHTS_FILE))?;
+        load_weights(
+            &mut model,
+            &run.file(run_dir::WEIGHTS_FILE),
+            stores_embedding(&config),
+        )?;
         Ok(LoadedRun {
             config,
             embeddings,
@@ -67,6 +71,7 @@ pub fn metadata(
     let kind = match config.model {
         ModelConfig::MeanEmbedding {} => "mean-embedding",
         ModelConfig::Lstm { .. } => "lstm",
+        ModelConfig::Mlp { .. } => "mlp",
     };
     let json = |v: &[String]| serde_json::Value::from(v.to_vec()).to_string();
     [
@@ -94,6 +99,15 @@ pub fn metadata(
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
+    .chain(
+        // A vocabulary built from the training data has no source to fetch it from.
+        stores_embedding(config).then(|| {
+            (
+                "emojify.vocabulary".to_string(),
+                json(embeddings.vocab.words()),
+            )
+        }),
+    )
     .collect()
 }
 

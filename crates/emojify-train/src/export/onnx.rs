@@ -1,7 +1,8 @@
 //! A standard ONNX graph (opset 13) of the trained model, built with the `onnx-protobuf` crate's
 //! generated messages: `Gather` → `LSTM`… → `Gemm` → `Softmax` for V2, a masked mean → `Gemm` →
-//! `Softmax` for V1. Input: int64 token ids `[batch, max_len]`; output: probabilities
-//! `[batch, classes]`.
+//! `Softmax` for V1, `Flatten` → `Gemm` → `Relu` → `Gemm` → `Softmax` for the MLP. Input: int64
+//! token ids `[batch, max_len]` (`token_ids`), or for numeric sequences float `values`
+//! `[batch, max_len, 1]`; output: probabilities `[batch, classes]`.
 
 use std::collections::HashMap;
 
@@ -18,12 +19,14 @@ use onnx_protobuf::{
 use protobuf::{EnumOrUnknown, MessageField};
 
 use super::{LoadedRun, metadata};
-use crate::config::ModelConfig;
+use crate::config::{DataKind, ModelConfig};
 
 pub const OPSET: i64 = 13;
 /// IR version 7 is the one that goes with opset 13.
 const IR_VERSION: i64 = 7;
 pub const INPUT: &str = "token_ids";
+/// The input of numeric-sequence models.
+pub const VALUES_INPUT: &str = "values";
 pub const OUTPUT: &str = "probabilities";
 
 /// The run's model as ONNX bytes (the embedding is always included: the graph looks words up).
@@ -37,15 +40,21 @@ pub fn to_onnx(run: &LoadedRun) -> anyhow::Result<Vec<u8>> {
     let classes = run.config.num_classes();
     let max_len = run.config.data.max_len;
     let mut g = Graph::default();
-    g.input(INPUT, DataType::INT64, max_len);
+    let numbers = run.config.data.kind == DataKind::SequenceCsv;
+    if numbers {
+        g.input(VALUES_INPUT, DataType::FLOAT, &[max_len, 1]);
+        g.node("Identity", &[VALUES_INPUT], &["embedded"], vec![]);
+    } else {
+        g.input(INPUT, DataType::INT64, &[max_len]);
+        g.parameter(take(&tensors, "embedding.weight")?);
+        g.node(
+            "Gather",
+            &["embedding.weight", INPUT],
+            &["embedded"],
+            vec![int("axis", 0)],
+        );
+    }
     g.output(OUTPUT, DataType::FLOAT, classes);
-    g.parameter(take(&tensors, "embedding.weight")?);
-    g.node(
-        "Gather",
-        &["embedding.weight", INPUT],
-        &["embedded"],
-        vec![int("axis", 0)],
-    );
     let logits_input = match &run.config.model {
         ModelConfig::MeanEmbedding {} => {
             masked_mean(&mut g);
@@ -54,10 +63,35 @@ pub fn to_onnx(run: &LoadedRun) -> anyhow::Result<Vec<u8>> {
             ["mean", "linear.weight", "linear.bias"]
         }
         ModelConfig::Lstm { layers, state, .. } => {
-            lstm_stack(&mut g, &tensors, *layers, *state)?;
+            // Numeric rows have no padding: their last token is the last step.
+            let state = if numbers {
+                emojify_model::StateChoice::LastStep
+            } else {
+                *state
+            };
+            lstm_stack(&mut g, &tensors, *layers, state)?;
             g.parameter(take(&tensors, "dense.weight")?);
             g.parameter(take(&tensors, "dense.bias")?);
             ["last_hidden", "dense.weight", "dense.bias"]
+        }
+        ModelConfig::Mlp { .. } => {
+            for name in [
+                "hidden.weight",
+                "hidden.bias",
+                "output.weight",
+                "output.bias",
+            ] {
+                g.parameter(take(&tensors, name)?);
+            }
+            g.node("Flatten", &["embedded"], &["flat"], vec![int("axis", 1)]);
+            g.node(
+                "Gemm",
+                &["flat", "hidden.weight", "hidden.bias"],
+                &["hidden_pre"],
+                vec![int("transB", 1)],
+            );
+            g.node("Relu", &["hidden_pre"], &["hidden_act"], vec![]);
+            ["hidden_act", "output.weight", "output.bias"]
         }
     };
     g.node("Gemm", &logits_input, &["logits"], vec![int("transB", 1)]);
@@ -262,17 +296,20 @@ impl Graph {
         self.initializer(tensor_f32(&t.name, &t.shape, &t.values));
     }
 
-    /// A `[batch, width]` graph input or output with a symbolic batch dimension.
-    fn value(name: &str, elem: DataType, width: usize) -> ValueInfoProto {
+    /// A `[batch, widths…]` graph input or output with a symbolic batch dimension.
+    fn value(name: &str, elem: DataType, widths: &[usize]) -> ValueInfoProto {
         let dim = |value| Dimension {
             value: Some(value),
             ..Default::default()
         };
+        let mut dims = vec![dim(dimension::Value::DimParam("batch".into()))];
+        dims.extend(
+            widths
+                .iter()
+                .map(|&w| dim(dimension::Value::DimValue(w as i64))),
+        );
         let shape = TensorShapeProto {
-            dim: vec![
-                dim(dimension::Value::DimParam("batch".into())),
-                dim(dimension::Value::DimValue(width as i64)),
-            ],
+            dim: dims,
             ..Default::default()
         };
         ValueInfoProto {
@@ -289,12 +326,12 @@ impl Graph {
         }
     }
 
-    fn input(&mut self, name: &str, elem: DataType, width: usize) {
-        self.proto.input.push(Self::value(name, elem, width));
+    fn input(&mut self, name: &str, elem: DataType, widths: &[usize]) {
+        self.proto.input.push(Self::value(name, elem, widths));
     }
 
     fn output(&mut self, name: &str, elem: DataType, width: usize) {
-        self.proto.output.push(Self::value(name, elem, width));
+        self.proto.output.push(Self::value(name, elem, &[width]));
     }
 
     fn finish(mut self) -> GraphProto {

@@ -36,6 +36,8 @@ fn le_bytes(values: &[f32]) -> Vec<u8> {
 
 /// The run's model as safetensors bytes.
 pub fn to_safetensors(run: &LoadedRun, with_embedding: bool) -> anyhow::Result<Vec<u8>> {
+    // A vocabulary built from the training data has no other home than this file.
+    let with_embedding = with_embedding || crate::pipeline::stores_embedding(&run.config);
     let tensors = run.model.to_pytorch(with_embedding)?;
     let bytes: Vec<Vec<u8>> = tensors.iter().map(|t| le_bytes(&t.values)).collect();
     let mut info: HashMap<String, String> = metadata(&run.config, &run.embeddings, with_embedding)

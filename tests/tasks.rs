@@ -1,0 +1,153 @@
+//! The two other sequence tasks through the same crates and commands: shapes (numeric input,
+//! LSTM and MLP) and SST-2 (tokens, embedding trained from scratch). Nothing Emojify-specific.
+
+mod common;
+
+use common::emojify;
+use emojify_train::train::train;
+
+fn path(p: &std::path::Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// One line of the shapes test file without its class: the input `predict` takes.
+fn first_test_curve() -> (String, String) {
+    let text = std::fs::read_to_string(
+        common::root().join("../shared/data/shapes/shape_classification_test.csv"),
+    )
+    .expect("shapes test file");
+    let line = text.lines().nth(1).expect("a row");
+    let (class, values) = line.split_once(',').expect("class,values");
+    (class.to_string(), values.to_string())
+}
+
+#[test]
+fn shapes_lstm_reaches_the_target_and_predicts_exports_and_reloads() {
+    let out = tempfile::tempdir().expect("tmp");
+    let outcome = train(&common::config("shapes_lstm.toml", out.path()), true).expect("trains");
+    // The target: ≥ 0.90 test accuracy (the lab reports 0.93).
+    assert!(
+        outcome.summary.test_accuracy >= 0.90,
+        "shapes LSTM test accuracy {}",
+        outcome.summary.test_accuracy
+    );
+    let run = outcome.run_dir.path().to_path_buf();
+    // The class-name → index mapping is stored with the run, in the config's order.
+    let saved = emojify_train::RunConfig::load(&run.join("config.toml")).expect("config");
+    assert_eq!(saved.data.labels, ["ellipse", "square", "triangle"]);
+
+    let (class, curve) = first_test_curve();
+    let (ok, json, err) = emojify(&["predict", "--run", path(&run), "--json", &curve]);
+    assert!(ok, "{err}");
+    let parsed: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(parsed[0]["display"], class.as_str(), "{json}");
+
+    let (ok, _, err) = emojify(&["predict", "--run", path(&run), "1,2,3"]);
+    assert!(!ok);
+    assert!(err.contains("expected 55 numbers"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    let export = out.path().join("export");
+    let (ok, _, err) = emojify(&["export", "--run", path(&run), "--out", path(&export)]);
+    assert!(ok, "{err}");
+    assert!(export.join("model.onnx").is_file());
+    let weights = export.join("model.safetensors");
+    let (ok, again, err) = emojify(&["predict", "--weights", path(&weights), "--json", &curve]);
+    assert!(ok, "{err}");
+    assert_eq!(again, json, "the export predicts as the run does");
+}
+
+#[test]
+fn shapes_mlp_baseline_trains_on_the_same_pipeline() {
+    let out = tempfile::tempdir().expect("tmp");
+    let outcome = train(&common::config("shapes_mlp.toml", out.path()), true).expect("trains");
+    assert_eq!(outcome.summary.trainable_params, 55 * 64 + 64 + 64 * 3 + 3);
+    // Better than chance (1/3); the figure itself is reported in docs/results.md.
+    assert!(outcome.summary.test_accuracy > 0.5, "{:?}", outcome.summary);
+}
+
+#[test]
+fn sst2_vocabulary_is_built_from_training_data_and_travels_with_the_run() {
+    let out = tempfile::tempdir().expect("tmp");
+    let mut config = common::config("sst2_lstm.toml", out.path());
+    config.train.epochs = 1;
+    let outcome = train(&config, true).expect("trains");
+    // One epoch already beats chance clearly; the target is checked by the results command.
+    assert!(
+        outcome.summary.test_accuracy > 0.55,
+        "{:?}",
+        outcome.summary
+    );
+    let run = outcome.run_dir.path().to_path_buf();
+    let vocab: Vec<String> =
+        serde_json::from_str(&std::fs::read_to_string(run.join("vocab.json")).expect("vocab"))
+            .expect("json list");
+    assert!(vocab.iter().any(|w| w == "OOV") && !vocab.iter().any(|w| w == "PAD"));
+    assert!(vocab.is_sorted() && vocab.len() > 1_000, "{}", vocab.len());
+    // The trained embedding is in the weights: the run predicts without the data present.
+    let sentences = ["a gorgeous , witty , seductive movie .", "zzzunseenword"];
+    let (ok, json, err) = emojify(&[
+        "predict",
+        "--run",
+        path(&run),
+        "--json",
+        sentences[0],
+        sentences[1],
+    ]);
+    assert!(ok, "{err}");
+    let parsed: serde_json::Value = serde_json::from_str(&json).expect("json");
+    // An unseen word becomes the OOV token: counted, and still one step the model sees.
+    assert_eq!(parsed[1]["oov_tokens"], 1, "{json}");
+    assert_eq!(parsed[1]["known_tokens"], 1, "{json}");
+
+    let weights = out.path().join("sst2.safetensors");
+    let (ok, _, err) = emojify(&[
+        "export",
+        "--run",
+        path(&run),
+        "--format",
+        "safetensors",
+        "--out",
+        path(&weights),
+    ]);
+    assert!(ok, "{err}");
+    let (ok, again, err) = emojify(&[
+        "predict",
+        "--weights",
+        path(&weights),
+        "--json",
+        sentences[0],
+        sentences[1],
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        again, json,
+        "the export carries its vocabulary and embedding"
+    );
+}
+
+#[test]
+fn task_configs_are_checked_for_input_kind_mismatches() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let text =
+        std::fs::read_to_string(common::root().join("configs/shapes_lstm.toml")).expect("config");
+    for (from, to, expect) in [
+        (
+            "source = \"none\"",
+            "source = \"glove-6b-50d\"",
+            "embedding.source",
+        ),
+        (
+            "kind = \"lstm\"\nhidden = 32\nlayers = 1\ndropout = 0.0\nstate = \"last-step\"",
+            "kind = \"mean-embedding\"",
+            "model.kind",
+        ),
+        ("bad_rows = \"error\"", "oov = \"oov-token\"", "data.oov"),
+    ] {
+        let file = dir.path().join("run.toml");
+        std::fs::write(&file, text.replace(from, to)).expect("write");
+        let (ok, _, err) = emojify(&["train", "--config", path(&file), "--quiet"]);
+        assert!(!ok, "{to} accepted");
+        assert!(err.contains(expect), "{to}: {err}");
+    }
+}
