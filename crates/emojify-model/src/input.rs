@@ -29,8 +29,10 @@ impl SeqBatch {
     }
 }
 
-/// How a model's input layer is built.
+/// How a model's input layer is built. (Built once per model, so the size difference between
+/// the variants does not matter.)
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 pub enum InputLayer {
     /// An embedding initialised from `matrix` (`[rows, dim]`, row 0 = padding).
     Embedding { matrix: Tensor<2>, trainable: bool },
