@@ -27,6 +27,17 @@ fn export_and_check(
     epochs: usize,
     edit: impl FnOnce(&mut emojify_train::RunConfig),
 ) -> (PathBuf, PathBuf, tempfile::TempDir) {
+    export_and_check_cases(config_name, epochs, 56, edit)
+}
+
+/// [`export_and_check`] on a test set of `cases` examples.
+fn export_and_check_cases(
+    config_name: &str,
+    epochs: usize,
+    cases: usize,
+    edit: impl FnOnce(&mut emojify_train::RunConfig),
+) -> (PathBuf, PathBuf, tempfile::TempDir) {
+    let expected_cases = cases;
     let out = tempfile::tempdir().expect("tmp");
     let mut config = common::config(config_name, out.path());
     config.train.epochs = epochs;
@@ -45,13 +56,19 @@ fn export_and_check(
         export_dir.to_str().expect("utf-8 path"),
     ]);
     assert!(ok, "export failed: {stderr}");
-    for f in ["model.safetensors", "model.onnx", "vocab.txt"] {
+    let numeric = config.data.kind == emojify_train::config::DataKind::SequenceCsv;
+    let files: &[&str] = if numeric {
+        &["model.safetensors", "model.onnx"]
+    } else {
+        &["model.safetensors", "model.onnx", "vocab.txt"]
+    };
+    for f in files {
         assert!(stdout.contains(f), "export did not report {f}: {stdout}");
     }
 
     let embeddings = load_embeddings(&config).expect("embeddings");
     let (_, test) = load_splits(&config, &embeddings).expect("splits");
-    assert_eq!(test.examples.len(), 56);
+    assert_eq!(test.examples.len(), expected_cases);
     let predictor = Predictor::from_run(&run, None).expect("run loads");
     let texts: Vec<String> = test.examples.iter().map(|e| e.text.clone()).collect();
     let predictions = predictor.predict(&texts).expect("predict");
@@ -59,28 +76,39 @@ fn export_and_check(
         .iter()
         .zip(&predictions)
         .map(|(text, p)| {
-            serde_json::json!({
-                "text": text,
-                "tokens": emojify_data::tokenize(text),
-                "ids": predictor.encode(text).expect("sentences always encode").ids,
-                "probabilities": p.probabilities,
-            })
+            let encoded = predictor.encode(text).expect("test examples encode");
+            if numeric {
+                serde_json::json!({
+                    "text": text,
+                    "values": encoded.values,
+                    "probabilities": p.probabilities,
+                })
+            } else {
+                serde_json::json!({
+                    "text": text,
+                    "tokens": emojify_data::tokenize(text),
+                    "ids": encoded.ids,
+                    "probabilities": p.probabilities,
+                })
+            }
         })
         .collect();
     let cases_path = out.path().join("cases.json");
     std::fs::write(&cases_path, serde_json::to_string(&cases).expect("json")).expect("cases");
 
+    let mut inputs = vec![
+        ("--safetensors", export_dir.join("model.safetensors")),
+        ("--onnx", export_dir.join("model.onnx")),
+        ("--cases", cases_path),
+    ];
+    if !numeric {
+        inputs.push(("--vocab", export_dir.join("vocab.txt")));
+    }
     let check = std::process::Command::new(python())
         .arg(common::root().join("tests/python/check_exports.py"))
         .args(
-            ["--safetensors", "--onnx", "--vocab", "--cases"]
-                .iter()
-                .zip([
-                    export_dir.join("model.safetensors"),
-                    export_dir.join("model.onnx"),
-                    export_dir.join("vocab.txt"),
-                    cases_path,
-                ])
+            inputs
+                .into_iter()
                 .flat_map(|(flag, path)| [PathBuf::from(flag), path]),
         )
         .output()
@@ -94,7 +122,10 @@ fn export_and_check(
         check.status.success(),
         "{config_name}: consumers disagree:\n{report}"
     );
-    assert!(report.contains("ok: 56 sentences"), "{report}");
+    assert!(
+        report.contains(&format!("ok: {expected_cases} sentences")),
+        "{report}"
+    );
     eprintln!("{config_name}: {report}");
     (run, export_dir, out)
 }
@@ -206,4 +237,13 @@ fn v1_exports_agree() {
         ),
         predict_json("--run", &run, &SENTENCES)
     );
+}
+
+#[test]
+fn other_tasks_export_to_pytorch_and_onnxruntime() {
+    // Numeric input, no embedding, LSTM and MLP.
+    export_and_check_cases("shapes_lstm.toml", 3, 300, |_| {});
+    export_and_check_cases("shapes_mlp.toml", 3, 300, |_| {});
+    // A trained embedding over the training vocabulary, last-token state.
+    export_and_check_cases("sst2_lstm.toml", 1, 1821, |_| {});
 }

@@ -2,11 +2,13 @@
 
 - safetensors: rebuilt as a plain PyTorch module (nn.Embedding, nn.LSTM, nn.Linear) from the
   config in the file's own metadata, loaded with load_state_dict(strict=True).
-- ONNX: run by onnxruntime, input int64 token ids, output probabilities.
+- ONNX: run by onnxruntime, input int64 token ids (or float values for numeric sequences),
+  output probabilities.
 - vocab.txt: each case's tokens map to the ids the Rust side used.
 
-Usage: check_exports.py --safetensors F --onnx F --vocab F --cases cases.json [--tolerance 1e-4]
-cases.json: [{"text", "tokens", "ids", "probabilities"}] written by tests/export.rs.
+Usage: check_exports.py --safetensors F --onnx F [--vocab F] --cases cases.json [--tolerance 1e-4]
+cases.json: [{"text", "tokens", "ids", "probabilities"}] written by tests/export.rs, with
+"values" instead of "tokens"/"ids" for numeric sequences.
 Exits non-zero with a message on the first disagreement.
 """
 
@@ -37,12 +39,17 @@ class EmojifierV1(nn.Module):
         return self.linear(summed / mask.sum(1, keepdim=True).clamp(min=1.0))
 
 
+def embed(module, x):
+    """Token ids through the embedding; numeric input ([batch, steps, 1] floats) as it is."""
+    return module.embedding(x) if module.embedding is not None else x
+
+
 class EmojifierV2(nn.Module):
-    """Embedding -> LSTM x layers (dropout is inactive at inference) -> dense."""
+    """(Embedding) -> LSTM x layers (dropout is inactive at inference) -> dense."""
 
     def __init__(self, rows, dim, hidden, layers, classes, last_token):
         super().__init__()
-        self.embedding = nn.Embedding(rows, dim)
+        self.embedding = nn.Embedding(rows, dim) if rows else None
         self.layers = layers
         for i in range(layers):
             setattr(self, f"lstm{i + 1}", nn.LSTM(dim if i == 0 else hidden, hidden, batch_first=True))
@@ -50,15 +57,29 @@ class EmojifierV2(nn.Module):
         self.last_token = last_token
 
     def forward(self, ids):
-        x = self.embedding(ids)
+        x = embed(self, ids)
         for i in range(self.layers):
             x, _ = getattr(self, f"lstm{i + 1}")(x)
-        if self.last_token:
+        if self.last_token and self.embedding is not None:
             last = (ids != 0).sum(1).clamp(min=1) - 1
             x = x[torch.arange(x.shape[0]), last]
         else:
             x = x[:, -1]
         return self.dense(x)
+
+
+class Mlp(nn.Module):
+    """(Embedding) -> flatten -> linear + ReLU -> linear."""
+
+    def __init__(self, rows, dim, steps, hidden, classes):
+        super().__init__()
+        self.embedding = nn.Embedding(rows, dim) if rows else None
+        self.hidden = nn.Linear(steps * dim, hidden)
+        self.output = nn.Linear(hidden, classes)
+
+    def forward(self, x):
+        x = embed(self, x).flatten(1)
+        return self.output(torch.relu(self.hidden(x)))
 
 
 def fail(message):
@@ -71,11 +92,15 @@ def torch_model(path):
         meta = f.metadata()
     config = tomllib.loads(meta["emojify.config"])
     state = load_file(path)
-    rows, dim = state["embedding.weight"].shape
+    # Numeric-sequence models have no embedding: one feature per step.
+    rows, dim = state["embedding.weight"].shape if "embedding.weight" in state else (0, 1)
     classes = len(json.loads(meta["emojify.labels"]))
     model_cfg = config["model"]
     if model_cfg["kind"] == "mean-embedding":
         model = EmojifierV1(rows, dim, classes)
+    elif model_cfg["kind"] == "mlp":
+        steps = int(meta["emojify.max_len"])
+        model = Mlp(rows, dim, steps, model_cfg.get("hidden", 64), classes)
     else:
         model = EmojifierV2(
             rows,
@@ -104,24 +129,31 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--safetensors", required=True)
     ap.add_argument("--onnx", required=True)
-    ap.add_argument("--vocab", required=True)
+    ap.add_argument("--vocab")
     ap.add_argument("--cases", required=True)
     ap.add_argument("--tolerance", type=float, default=1e-4)
     args = ap.parse_args()
 
     with open(args.cases, encoding="utf-8") as f:
         cases = json.load(f)
-    ids = np.array([c["ids"] for c in cases], dtype=np.int64)
+    numeric = "values" in cases[0]
+    if numeric:
+        ids = np.array([c["values"] for c in cases], dtype=np.float32)[:, :, None]
+    else:
+        ids = np.array([c["ids"] for c in cases], dtype=np.int64)
     want = np.array([c["probabilities"] for c in cases], dtype=np.float32)
 
-    with open(args.vocab, encoding="utf-8") as f:
-        vocab = {w: i for i, w in enumerate(f.read().split("\n")[:-1])}
-    unk = vocab.get("<unk>")  # present only when the run maps unknown words (oov = "unk")
-    for c in cases:
-        mapped = [vocab.get(t, unk) for t in c["tokens"]]
-        mapped = [i for i in mapped if i is not None][: ids.shape[1]]
-        if mapped != [i for i in c["ids"] if i != 0]:
-            fail(f"vocab.txt maps {c['tokens']} to {mapped}, Rust used {c['ids']}")
+    if args.vocab:
+        with open(args.vocab, encoding="utf-8") as f:
+            vocab = {w: i for i, w in enumerate(f.read().split("\n")[:-1])}
+        # Unknown words: the last line with oov = "unk", the vocabulary's own OOV word with
+        # oov = "oov-token", else dropped.
+        unk = vocab.get("<unk>", vocab.get("OOV"))
+        for c in cases:
+            mapped = [vocab.get(t, unk) for t in c["tokens"]]
+            mapped = [i for i in mapped if i is not None][: ids.shape[1]]
+            if mapped != [i for i in c["ids"] if i != 0]:
+                fail(f"vocab.txt maps {c['tokens']} to {mapped}, Rust used {c['ids']}")
 
     model, meta = torch_model(args.safetensors)
     if int(meta["emojify.max_len"]) != ids.shape[1]:
@@ -131,7 +163,7 @@ def main():
     d_torch = compare("PyTorch (safetensors)", got_torch, want, args.tolerance)
 
     session = ort.InferenceSession(args.onnx, providers=["CPUExecutionProvider"])
-    (got_onnx,) = session.run(["probabilities"], {"token_ids": ids})
+    (got_onnx,) = session.run(["probabilities"], {"values" if numeric else "token_ids": ids})
     d_onnx = compare("onnxruntime (ONNX)", got_onnx, want, args.tolerance)
 
     print(

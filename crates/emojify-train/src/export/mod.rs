@@ -172,12 +172,16 @@ pub fn export(
     if let Some(path) = onnx_path {
         let bytes = onnx::to_onnx(&loaded)?;
         write(&path, &bytes)?;
-        let vocab = path.with_file_name(VOCAB_FILE);
-        write(
-            &vocab,
-            vocab_text(&loaded.config, &loaded.embeddings).as_bytes(),
-        )?;
-        written.extend([path, vocab]);
+        written.push(path.clone());
+        // Numeric sequences need no vocabulary to turn input into the graph's input.
+        if loaded.config.data.kind != crate::config::DataKind::SequenceCsv {
+            let vocab = path.with_file_name(VOCAB_FILE);
+            write(
+                &vocab,
+                vocab_text(&loaded.config, &loaded.embeddings).as_bytes(),
+            )?;
+            written.push(vocab);
+        }
     }
     Ok(written)
 }

@@ -166,15 +166,17 @@ fn lstm_stack(
     layers: usize,
     state: emojify_model::StateChoice,
 ) -> anyhow::Result<()> {
+    let last_token = state == emojify_model::StateChoice::LastToken;
     g.initializer(tensor_i64("axis0", &[1], &[0]));
-    g.initializer(tensor_i64("axis1", &[1], &[1]));
+    if layers > 1 || last_token {
+        g.initializer(tensor_i64("axis1", &[1], &[1]));
+    }
     g.node(
         "Transpose",
         &["embedded"],
         &["x0"],
         vec![ints("perm", &[1, 0, 2])],
     );
-    let last_token = state == emojify_model::StateChoice::LastToken;
     if last_token {
         // A row's true length is its count of non-padding ids (at least 1, as in training).
         g.initializer(tensor_i64("one_id", &[], &[1]));
