@@ -151,3 +151,38 @@ fn task_configs_are_checked_for_input_kind_mismatches() {
         assert!(err.contains(expect), "{to}: {err}");
     }
 }
+
+#[test]
+fn summary_and_bench_take_the_task_configs_unchanged() {
+    let config = |name: &str| common::root().join("configs").join(name);
+    for (name, total) in [
+        ("shapes_lstm.toml", "Total params: 4,451"),
+        ("shapes_mlp.toml", "Total params: 3,779"),
+        ("sst2_lstm.toml", "Trainable params: 162,722"),
+    ] {
+        let (ok, out, err) = emojify(&["summary", "--config", path(&config(name))]);
+        assert!(ok, "{name}: {err}");
+        assert!(out.contains(total), "{name}: {out}");
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let (ok, out, err) = emojify(&[
+        "bench",
+        "--config",
+        path(&config("shapes_mlp.toml")),
+        "--backends",
+        "flex",
+        "--epochs",
+        "2",
+        "--reps",
+        "1",
+        "--out",
+        path(dir.path()),
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("| flex | cpu |"), "{out}");
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("bench.json")).expect("bench.json"),
+    )
+    .expect("json");
+    assert!(json.to_string().contains("\"test_accuracy\":0."), "{json}");
+}

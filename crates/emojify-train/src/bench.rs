@@ -24,7 +24,8 @@ pub struct BenchSpec {
     pub config: PathBuf,
     pub epochs: usize,
     pub batch: usize,
-    /// Random sentences instead of EMOJISET (`max_len` ids each, random labels, fixed seed).
+    /// Random examples instead of the config's data (`max_len` ids or numbers each, random labels,
+    /// fixed seed).
     pub synthetic: Option<usize>,
     /// A seeded random matrix of GloVe's shape instead of GloVe (speed only; no accuracy).
     pub random_embedding: bool,
@@ -131,7 +132,7 @@ pub fn synthetic_split(
     }
 }
 
-/// The data a bench runs on: EMOJISET's splits, or synthetic ones.
+/// The data a bench runs on: the config's splits, or synthetic ones.
 pub fn bench_data(
     spec: &BenchSpec,
     config: &RunConfig,
@@ -143,11 +144,13 @@ pub fn bench_data(
     };
     let (train, test) = match spec.synthetic {
         Some(n) => {
-            let (len, vocab, classes) = (
-                config.data.max_len,
-                embeddings.vocab.len(),
-                config.num_classes(),
-            );
+            // Numeric input gets numbers whatever embedding was asked for.
+            let vocab = if config.data.kind == crate::config::DataKind::SequenceCsv {
+                0
+            } else {
+                embeddings.vocab.len()
+            };
+            let (len, classes) = (config.data.max_len, config.num_classes());
             (
                 synthetic_split("train", n, len, vocab, classes, 11),
                 synthetic_split("test", 1024, len, vocab, classes, 12),
@@ -352,7 +355,7 @@ pub fn markdown(rows: &[BenchRow], spec: &BenchSpec) -> String {
     };
     let data = match spec.synthetic {
         Some(n) => format!("synthetic {n} sentences"),
-        None => "EMOJISET".into(),
+        None => format!("{} data", spec.config.display()),
     };
     let mut s = format!(
         "{data}, {} epochs, batch {}, threads {}{}\n\n",

@@ -146,7 +146,7 @@ struct BenchArgs {
     /// Batch size (default: the config's).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     batch: Option<u64>,
-    /// Train on N random sentences of max_len ids (fixed seed) instead of EMOJISET.
+    /// Train on N random examples of max_len ids or numbers (fixed seed) instead of the config's data.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     synthetic: Option<u64>,
     /// Use a seeded random matrix of GloVe's shape instead of GloVe (speed runs only).
