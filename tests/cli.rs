@@ -12,6 +12,13 @@ fn write_config(dir: &std::path::Path, edit: impl Fn(String) -> String) -> std::
     path
 }
 
+/// The V1 config with `data_dir` pointing at `dir`, written into `dir`.
+fn config_reading_data_from(dir: &std::path::Path) -> std::path::PathBuf {
+    write_config(dir, |t| {
+        t.replace("seed = 1", &format!("seed = 1\ndata_dir = {dir:?}"))
+    })
+}
+
 #[test]
 fn bad_configs_are_errors_naming_key_and_line() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -56,12 +63,7 @@ fn bad_data_row_names_file_and_line() {
     std::fs::create_dir_all(&data).expect("dir");
     std::fs::write(data.join("train_emoji.csv"), "i love you,0\nbad row,9\n").expect("write");
     std::fs::write(data.join("tesss.csv"), "i love you,0\n").expect("write");
-    let path = write_config(dir.path(), |t| {
-        t.replace(
-            "seed = 1",
-            &format!("seed = 1\ndata_dir = {:?}", dir.path()),
-        )
-    });
+    let path = config_reading_data_from(dir.path());
     let (ok, _, err) = emojify(&["train", "--config", path.to_str().expect("utf8"), "--quiet"]);
     assert!(!ok);
     assert!(
@@ -236,12 +238,7 @@ fn unreadable_data_files_are_named_not_skipped() {
     std::fs::create_dir_all(data.join("tesss.csv")).expect("a directory where a file should be");
     let looped = data.join("train_emoji.csv");
     std::os::unix::fs::symlink(&looped, &looped).expect("symlink loop");
-    let path = write_config(dir.path(), |t| {
-        t.replace(
-            "seed = 1",
-            &format!("seed = 1\ndata_dir = {:?}", dir.path()),
-        )
-    });
+    let path = config_reading_data_from(dir.path());
     let (ok, _, err) = emojify(&["train", "--config", path.to_str().expect("utf8"), "--quiet"]);
     assert!(!ok);
     assert!(err.contains("train_emoji.csv:"), "{err}");

@@ -56,14 +56,4 @@ impl Classifier {
             Classifier::Mlp(m) => m.summary(max_len),
         }
     }
-
-    /// Whether the embedding is frozen: then it is identified by source rather than stored in
-    /// weights and checkpoints. A trained embedding is part of the weights.
-    pub fn embedding_is_frozen(&self) -> bool {
-        match self {
-            Classifier::MeanEmbedding(_) => true,
-            Classifier::Lstm(m) => m.embedding.is_some() && !m.embedding_trainable,
-            Classifier::Mlp(m) => m.embedding.is_some() && !m.embedding_trainable,
-        }
-    }
 }

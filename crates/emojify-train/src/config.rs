@@ -101,6 +101,20 @@ pub struct EmbeddingConfig {
     /// Vector size when `source = "none"` (tokens-csv); pretrained sources bring their own.
     #[serde(default = "default_embedding_dim")]
     pub dim: usize,
+    /// Random start of a `source = "none"` embedding.
+    #[serde(default)]
+    pub init: EmbeddingInit,
+}
+
+/// How a trained-from-scratch embedding starts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EmbeddingInit {
+    /// U(-0.05, 0.05), Keras' `Embedding` default.
+    #[default]
+    Uniform,
+    /// N(0, 1), PyTorch's `nn.Embedding` default.
+    Normal,
 }
 
 impl Default for EmbeddingConfig {
@@ -109,6 +123,7 @@ impl Default for EmbeddingConfig {
             source: default_embedding(),
             trainable: false,
             dim: default_embedding_dim(),
+            init: EmbeddingInit::default(),
         }
     }
 }

@@ -13,7 +13,7 @@ use emojify_model::{
 };
 use rand::SeedableRng;
 
-use crate::config::{DataKind, ModelConfig, RunConfig};
+use crate::config::{DataKind, EmbeddingInit, ModelConfig, RunConfig};
 
 /// One split, tokenized and encoded, with what was lost on the way.
 #[derive(Debug, Clone)]
@@ -246,8 +246,8 @@ fn load_pretrained(config: &RunConfig) -> anyhow::Result<Embeddings> {
         .with_context(|| format!("loading embedding `{}`", config.embedding.source))
 }
 
-/// Initial vectors for a training-set vocabulary: N(0, 1) (PyTorch's `nn.Embedding` default),
-/// or GloVe's vector for every word GloVe knows and N(0, σ²) with GloVe's own σ for the rest.
+/// Initial vectors for a training-set vocabulary: random (`embedding.init`: Keras' U(±0.05) or
+/// PyTorch's N(0, 1)), or GloVe's vector for every word GloVe knows and N(0, σ²) with GloVe's own σ for the rest.
 /// The identity (SHA-256) covers the words and, when used, the GloVe source, so a run is only
 /// reloaded with the vocabulary it was trained with.
 pub fn embeddings_for_vocabulary(
@@ -257,15 +257,26 @@ pub fn embeddings_for_vocabulary(
     let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed ^ 0xE3B0_C442);
     let mut identity = words.join("\n");
     let (dim, rows, source) = if config.embedding.is_none() {
+        use rand::RngExt as _;
         let dim = config.embedding.dim;
-        let rows: Vec<f32> = emojify_model::init::normal_values(words.len() * dim, &mut rng)
-            .into_iter()
-            .map(|v| v as f32)
-            .collect();
+        let n = words.len() * dim;
+        let (rows, how): (Vec<f32>, _) = match config.embedding.init {
+            EmbeddingInit::Normal => (
+                emojify_model::init::normal_values(n, &mut rng)
+                    .into_iter()
+                    .map(|v| v as f32)
+                    .collect(),
+                "N(0, 1)",
+            ),
+            EmbeddingInit::Uniform => (
+                (0..n).map(|_| rng.random_range(-0.05f32..0.05)).collect(),
+                "U(-0.05, 0.05)",
+            ),
+        };
         (
             dim,
             rows,
-            format!("{} training words, random N(0, 1)", words.len()),
+            format!("{} training words, random {how}", words.len()),
         )
     } else {
         let glove = load_pretrained(config)?;
