@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
+use emojify_data::sequence_csv::{PAD, StepKind, parse_sequence_csv};
 use emojify_data::{BadRowPolicy, Embeddings, parse_labelled_csv, split_sentences, tokenize};
 use proptest::prelude::*;
 
@@ -32,6 +33,24 @@ fn glove_ish() -> impl Strategy<Value = Vec<u8>> {
             Just(b"b nan 1 2\n".to_vec()),
             Just(b"c 1 2\n".to_vec()),
             Just(b" 1 2 3\n".to_vec()),
+            Just(b"\n".to_vec()),
+            prop::collection::vec(any::<u8>(), 0..12),
+        ],
+        0..10,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+/// Bytes that look like `class,0,…,N` files (shapes / SST-2) often enough to reach the rows.
+fn sequence_csvish() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(
+        prop_oneof![
+            Just(b"class,0,1,2\n".to_vec()),
+            Just(b"square,0,1.5,-2\n".to_vec()),
+            Just(b"triangle,a,\",\",PAD\n".to_vec()),
+            Just(b"circle,1,2,3\n".to_vec()),
+            Just(b"square,1,NaN,inf\n".to_vec()),
+            Just(b"square,1\n".to_vec()),
             Just(b"\n".to_vec()),
             prop::collection::vec(any::<u8>(), 0..12),
         ],
@@ -77,6 +96,29 @@ proptest! {
             prop_assert!(e.dim > 0);
             prop_assert_eq!(e.matrix().len(), e.rows() * e.dim);
             prop_assert!(e.matrix().iter().all(|v| v.is_finite()));
+        }
+    }
+
+    #[test]
+    fn sequence_csv_reader_never_panics_and_keeps_its_promises(data in sequence_csvish()) {
+        let labels = ["square".to_string(), "triangle".to_string()];
+        let lines = data.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        for kind in [StepKind::Numbers, StepKind::Tokens] {
+            for policy in [BadRowPolicy::Error, BadRowPolicy::Skip] {
+                if let Ok(csv) = parse_sequence_csv(&data, Path::new("p.csv"), kind, &labels, policy) {
+                    for e in &csv.examples {
+                        prop_assert!(e.label < labels.len());
+                        prop_assert!(e.line >= 2 && e.line <= lines);
+                        match kind {
+                            StepKind::Numbers => {
+                                prop_assert_eq!(e.values.len(), csv.steps);
+                                prop_assert!(e.values.iter().all(|v| v.is_finite()));
+                            }
+                            StepKind::Tokens => prop_assert!(e.tokens.iter().all(|t| t != PAD)),
+                        }
+                    }
+                }
+            }
         }
     }
 }

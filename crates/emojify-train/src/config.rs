@@ -210,6 +210,9 @@ pub struct TrainConfig {
     /// `emojify train --resume RUN_DIR` continues from it.
     #[serde(default = "default_checkpoint_every")]
     pub checkpoint_every: usize,
+    /// Rescale each step's gradients to at most this global L2 norm (none by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip_grad_norm: Option<f64>,
 }
 
 fn default_checkpoint_every() -> usize {
@@ -305,6 +308,15 @@ impl RunConfig {
                     format!("must be in [0, 1), got {v}"),
                 ));
             }
+        }
+        if let Some(n) = t.clip_grad_norm
+            && !(n.is_finite() && n > 0.0)
+        {
+            return Err(fail(
+                Some("train"),
+                "clip_grad_norm",
+                format!("must be a positive number, got {n}"),
+            ));
         }
         if !(t.epsilon.is_finite() && t.epsilon > 0.0) {
             return Err(fail(

@@ -115,14 +115,19 @@ fn predicted(probs: &[Vec<f32>]) -> Vec<usize> {
     probs.iter().map(|p| argmax(p)).collect()
 }
 
-/// The configured optimizer (Adam with Keras' ε by default).
+/// The configured optimizer (Adam with Keras' ε by default), with gradient-norm clipping when
+/// the config asks for it.
 pub fn optimizer(t: &TrainConfig) -> ModuleOptimizer {
+    let clip = t
+        .clip_grad_norm
+        .map(|n| burn::optim::grad_clipping::GradientClippingConfig::Norm(n as f32));
     match t.optimizer {
-        OptimizerKind::Sgd => SgdConfig::new().init(),
+        OptimizerKind::Sgd => SgdConfig::new().with_gradient_clipping(clip).init(),
         OptimizerKind::Adam => AdamConfig::new()
             .with_beta_1(t.beta1 as f32)
             .with_beta_2(t.beta2 as f32)
             .with_epsilon(t.epsilon as f32)
+            .with_grad_clipping(clip)
             .init(),
     }
 }
