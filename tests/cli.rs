@@ -29,6 +29,10 @@ fn bad_configs_are_errors_naming_key_and_line() {
             "train.learning_rate",
         ),
         (("batch_size = 1", "batch_size = 0"), "train.batch_size"),
+        (
+            ("batch_size = 1", "batch_size = 1\nclip_grad_norm = -1.0"),
+            "train.clip_grad_norm",
+        ),
         (("max_len = 10", "max_len = 0"), "data.max_len"),
         (("epochs = 400", "epochs = \"many\""), "line"),
     ] {
