@@ -78,11 +78,15 @@ pub(crate) fn parse_records<T>(
     policy: BadRowPolicy,
     mut row: impl FnMut(&csv::ByteRecord, u64) -> Result<T, String>,
 ) -> Result<(Vec<T>, Vec<RowError>), DataError> {
-    // csv's own line counter skips blank lines; count newlines before each record's byte offset.
+    // csv's own line counter skips blank lines; count line breaks before each record's byte
+    // offset. A break is `\n`, `\r\n` or a lone `\r`, as the csv parser itself ends records.
     let newlines: Vec<usize> = bytes
         .iter()
         .enumerate()
-        .filter_map(|(i, &b)| (b == b'\n').then_some(i))
+        .filter_map(|(i, &b)| {
+            let lone_cr = b == b'\r' && bytes.get(i + 1) != Some(&b'\n');
+            (b == b'\n' || lone_cr).then_some(i)
+        })
         .collect();
     let line_at = |pos: Option<&csv::Position>, fallback: u64| {
         pos.map_or(fallback, |p| {
@@ -219,6 +223,18 @@ mod tests {
             );
             assert!(msg.contains(reason), "{msg}");
         }
+    }
+
+    #[test]
+    fn lone_carriage_returns_end_lines_too() {
+        let f = write(b"ok,1\rbad,9\r\nfine,2\n");
+        let err = read_labelled_csv(f.path(), 5, BadRowPolicy::Error).expect_err("bad row");
+        assert!(err.to_string().contains(":2: label 9"), "{err}");
+        let d = read_labelled_csv(f.path(), 5, BadRowPolicy::Skip).expect("skips");
+        assert_eq!(
+            d.examples.iter().map(|e| e.line).collect::<Vec<_>>(),
+            [1, 3]
+        );
     }
 
     #[test]
