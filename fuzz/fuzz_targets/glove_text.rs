@@ -18,6 +18,9 @@ fuzz_target!(|data: &[u8]| {
         assert!(e.dim > 0);
         assert_eq!(e.matrix().len(), e.rows() * e.dim);
         assert!(e.matrix().iter().all(|v| v.is_finite()));
-        assert!(e.matrix()[..e.dim].iter().all(|&v| v == 0.0), "row 0 is padding");
+        assert!(
+            e.matrix()[..e.dim].iter().all(|&v| v == 0.0),
+            "row 0 is padding"
+        );
     }
 });

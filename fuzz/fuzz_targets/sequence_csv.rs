@@ -3,13 +3,19 @@
 //! input, numeric rows hold exactly the header's number of finite values, and no token is `PAD`.
 #![no_main]
 
-use emojify_data::sequence_csv::{PAD, StepKind, parse_sequence_csv};
 use emojify_data::BadRowPolicy;
+use emojify_data::sequence_csv::{PAD, StepKind, parse_sequence_csv};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let labels = ["square".to_string(), "triangle".to_string()];
-    let lines = data.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    let lines = data
+        .iter()
+        .enumerate()
+        // Line breaks as the reader counts them: `\n`, or a lone `\r`.
+        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && data.get(i + 1) != Some(&b'\n')))
+        .count() as u64
+        + 1;
     for kind in [StepKind::Numbers, StepKind::Tokens] {
         for policy in [BadRowPolicy::Error, BadRowPolicy::Skip] {
             let path = std::path::Path::new("fuzz.csv");
