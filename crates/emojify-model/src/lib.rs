@@ -8,6 +8,7 @@ pub mod layout;
 pub mod loss;
 pub mod lstm;
 pub mod lstm_classifier;
+pub mod lstm_kernel;
 pub mod mean_embedding;
 pub mod mlp;
 pub mod summary;

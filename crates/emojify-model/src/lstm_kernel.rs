@@ -1,0 +1,527 @@
+//! The LSTM recurrence on plain `f32` slices: forward and hand-written backward (BPTT) for the
+//! CPU backends. burn composes each step from ~15 tensor ops, each a separate pass over memory
+//! with scalar `exp`/`tanh`; here a step is one GEMM plus one fused, vectorised pass over the
+//! gates, and the backward needs no autodiff graph.
+//!
+//! Layout is time-major and gates are fused as in [`crate::lstm::FusedLstm`]: `projected
+//! [T, B, 4H]` (input projection plus bias, gate order i, f, g, o), `w_hh [H, 4H]`.
+
+/// Sizes of one recurrence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dims {
+    pub steps: usize,
+    pub batch: usize,
+    pub hidden: usize,
+}
+
+impl Dims {
+    fn step(&self) -> usize {
+        self.batch * self.hidden
+    }
+
+    fn gate_step(&self) -> usize {
+        4 * self.step()
+    }
+}
+
+/// What the backward pass needs from the forward pass: activated gates, cell states and their
+/// tanh, each for every step.
+#[derive(Debug, Clone, Default)]
+pub struct Saved {
+    /// `[T, B, 4H]`: σ(i), σ(f), tanh(g), σ(o).
+    pub gates: Vec<f32>,
+    /// `[T, B, H]`.
+    pub cells: Vec<f32>,
+    /// `[T, B, H]`: tanh of `cells`.
+    pub cells_tanh: Vec<f32>,
+}
+
+/// Runs the recurrence from a zero state and returns every step's hidden state `[T, B, H]`,
+/// and with `save` what [`backward`] needs.
+pub fn forward(projected: &[f32], w_hh: &[f32], d: Dims, save: bool) -> (Vec<f32>, Option<Saved>) {
+    let (h, step, gate_step) = (d.hidden, d.step(), d.gate_step());
+    assert_eq!(
+        projected.len(),
+        d.steps * gate_step,
+        "projected is [T, B, 4H]"
+    );
+    assert_eq!(w_hh.len(), h * 4 * h, "w_hh is [H, 4H]");
+    let mut hs = vec![0f32; d.steps * step];
+    let mut saved = save.then(|| Saved {
+        gates: vec![0.0; d.steps * gate_step],
+        cells: vec![0.0; d.steps * step],
+        cells_tanh: vec![0.0; d.steps * step],
+    });
+    let mut gates = vec![0f32; gate_step];
+    let mut cell = vec![0f32; step];
+    let mut cell_tanh = vec![0f32; step];
+    for t in 0..d.steps {
+        gates.copy_from_slice(&projected[t * gate_step..(t + 1) * gate_step]);
+        if t > 0 {
+            // gates += h_{t-1} · W_hh
+            let prev = &hs[(t - 1) * step..t * step];
+            matmul_acc(&mut gates, prev, (d.batch, h, 4 * h), Rhs::AsIs(w_hh));
+        }
+        let h_t = &mut hs[t * step..(t + 1) * step];
+        simd::forward_step(&mut gates, &mut cell, &mut cell_tanh, h_t, h);
+        if let Some(s) = saved.as_mut() {
+            s.gates[t * gate_step..(t + 1) * gate_step].copy_from_slice(&gates);
+            s.cells[t * step..(t + 1) * step].copy_from_slice(&cell);
+            s.cells_tanh[t * step..(t + 1) * step].copy_from_slice(&cell_tanh);
+        }
+    }
+    (hs, saved)
+}
+
+/// Gradients of the recurrence given the gradient of every step's hidden state `d_hs [T, B, H]`
+/// and the forward pass's `hs` and `saved`: returns `(d_projected [T, B, 4H], d_w_hh [H, 4H])`.
+pub fn backward(
+    d_hs: &[f32],
+    hs: &[f32],
+    saved: &Saved,
+    w_hh: &[f32],
+    d: Dims,
+) -> (Vec<f32>, Vec<f32>) {
+    let (h, step, gate_step) = (d.hidden, d.step(), d.gate_step());
+    assert_eq!(d_hs.len(), d.steps * step, "d_hs is [T, B, H]");
+    assert_eq!(hs.len(), d.steps * step, "hs is [T, B, H]");
+    assert_eq!(
+        saved.gates.len(),
+        d.steps * gate_step,
+        "saved gates are [T, B, 4H]"
+    );
+    let mut d_projected = vec![0f32; d.steps * gate_step];
+    let mut dh_next = vec![0f32; step];
+    let mut dc_next = vec![0f32; step];
+    let zero_cell = vec![0f32; step];
+    for t in (0..d.steps).rev() {
+        let c_prev = if t > 0 {
+            &saved.cells[(t - 1) * step..t * step]
+        } else {
+            &zero_cell
+        };
+        let dg = &mut d_projected[t * gate_step..(t + 1) * gate_step];
+        simd::backward_step(
+            simd::Backward {
+                gates: &saved.gates[t * gate_step..(t + 1) * gate_step],
+                cell_tanh: &saved.cells_tanh[t * step..(t + 1) * step],
+                cell_prev: c_prev,
+                d_h: &d_hs[t * step..(t + 1) * step],
+                d_h_next: &dh_next,
+            },
+            dg,
+            &mut dc_next,
+            h,
+        );
+        if t > 0 {
+            // dh_{t-1} = dG_t · W_hhᵀ
+            dh_next.fill(0.0);
+            matmul_acc(&mut dh_next, dg, (d.batch, 4 * h, h), Rhs::Transposed(w_hh));
+        }
+    }
+    // dW_hh = Σ_{t ≥ 1} h_{t-1}ᵀ · dG_t, as one GEMM over all steps.
+    let mut d_w_hh = vec![0f32; h * 4 * h];
+    if d.steps > 1 {
+        let k = (d.steps - 1) * d.batch;
+        let (lhs, rhs) = (&hs[..k * h], &d_projected[gate_step..]);
+        debug_assert_eq!(rhs.len(), k * 4 * h);
+        // SAFETY: `lhs` is read as an [H, k] matrix (column stride H, row stride 1) and `rhs` as
+        // [k, 4H] row-major; both slices hold exactly those extents, and `d_w_hh` is [H, 4H].
+        unsafe {
+            gemm::gemm(
+                h,
+                4 * h,
+                k,
+                d_w_hh.as_mut_ptr(),
+                1,
+                (4 * h) as isize,
+                false,
+                lhs.as_ptr(),
+                h as isize,
+                1,
+                rhs.as_ptr(),
+                1,
+                (4 * h) as isize,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                parallelism(h, 4 * h, k),
+            );
+        }
+    }
+    (d_projected, d_w_hh)
+}
+
+/// The recurrent weight as the right-hand side of a step's GEMM.
+enum Rhs<'a> {
+    /// `W_hh [H, 4H]` as stored.
+    AsIs(&'a [f32]),
+    /// `W_hhᵀ [4H, H]`, read through strides.
+    Transposed(&'a [f32]),
+}
+
+/// `dst [m, n] += lhs [m, k] · rhs [k, n]`, all row-major.
+fn matmul_acc(dst: &mut [f32], lhs: &[f32], (m, k, n): (usize, usize, usize), rhs: Rhs<'_>) {
+    assert_eq!(dst.len(), m * n, "dst is [m, n]");
+    assert_eq!(lhs.len(), m * k, "lhs is [m, k]");
+    let (rhs, rhs_cs, rhs_rs) = match rhs {
+        Rhs::AsIs(w) => (w, 1, n as isize),
+        Rhs::Transposed(w) => (w, k as isize, 1),
+    };
+    assert_eq!(rhs.len(), k * n, "rhs holds k · n values");
+    // SAFETY: the asserts above guarantee every index the strides reach is in bounds.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            true,
+            lhs.as_ptr(),
+            1,
+            k as isize,
+            rhs.as_ptr(),
+            rhs_cs,
+            rhs_rs,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism(m, n, k),
+        );
+    }
+}
+
+/// Threads only pay off for large products (flex uses the same bound).
+fn parallelism(m: usize, n: usize, k: usize) -> gemm::Parallelism {
+    if m.saturating_mul(n).saturating_mul(k) >= 192 * 192 * 192 {
+        gemm::Parallelism::Rayon(0)
+    } else {
+        gemm::Parallelism::None
+    }
+}
+
+/// The element-wise parts, written as plain loops over slices with branch-free activations so
+/// the compiler vectorises them; on x86-64 a second copy is compiled for AVX2 + FMA and chosen
+/// at run time.
+mod simd {
+    /// One step's inputs to the backward element-wise pass, each `[B, ·]` of this step.
+    pub struct Backward<'a> {
+        pub gates: &'a [f32],
+        pub cell_tanh: &'a [f32],
+        pub cell_prev: &'a [f32],
+        pub d_h: &'a [f32],
+        pub d_h_next: &'a [f32],
+    }
+
+    /// Activates `gates [B, 4H]` in place, updates `cell [B, H]` in place, and writes its tanh
+    /// and the new hidden state.
+    pub fn forward_step(
+        gates: &mut [f32],
+        cell: &mut [f32],
+        cell_tanh: &mut [f32],
+        h_out: &mut [f32],
+        h: usize,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU has the features the function was compiled for.
+            return unsafe { forward_step_avx2(gates, cell, cell_tanh, h_out, h) };
+        }
+        forward_step_body(gates, cell, cell_tanh, h_out, h)
+    }
+
+    /// Writes the pre-activation gate gradients `dg [B, 4H]` and carries `dc` through `dc_next`.
+    pub fn backward_step(x: Backward<'_>, dg: &mut [f32], dc_next: &mut [f32], h: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU has the features the function was compiled for.
+            return unsafe { backward_step_avx2(x, dg, dc_next, h) };
+        }
+        backward_step_body(x, dg, dc_next, h)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn forward_step_avx2(
+        gates: &mut [f32],
+        cell: &mut [f32],
+        cell_tanh: &mut [f32],
+        h_out: &mut [f32],
+        h: usize,
+    ) {
+        forward_step_body(gates, cell, cell_tanh, h_out, h)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn backward_step_avx2(x: Backward<'_>, dg: &mut [f32], dc_next: &mut [f32], h: usize) {
+        backward_step_body(x, dg, dc_next, h)
+    }
+
+    #[inline(always)]
+    fn forward_step_body(
+        gates: &mut [f32],
+        cell: &mut [f32],
+        cell_tanh: &mut [f32],
+        h_out: &mut [f32],
+        h: usize,
+    ) {
+        let rows = gates
+            .chunks_exact_mut(4 * h)
+            .zip(cell.chunks_exact_mut(h))
+            .zip(cell_tanh.chunks_exact_mut(h))
+            .zip(h_out.chunks_exact_mut(h));
+        for (((g, c), ct), h_row) in rows {
+            let (ifg, o) = g.split_at_mut(3 * h);
+            let (i_f, gg) = ifg.split_at_mut(2 * h);
+            sigmoid_slice(i_f);
+            tanh_slice(gg);
+            sigmoid_slice(o);
+            let (i, f) = i_f.split_at(h);
+            for j in 0..h {
+                c[j] = f[j] * c[j] + i[j] * gg[j];
+            }
+            ct.copy_from_slice(c);
+            tanh_slice(ct);
+            for j in 0..h {
+                h_row[j] = o[j] * ct[j];
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn backward_step_body(x: Backward<'_>, dg: &mut [f32], dc_next: &mut [f32], h: usize) {
+        let rows = x
+            .gates
+            .chunks_exact(4 * h)
+            .zip(dg.chunks_exact_mut(4 * h))
+            .zip(x.cell_tanh.chunks_exact(h))
+            .zip(x.cell_prev.chunks_exact(h))
+            .zip(x.d_h.chunks_exact(h).zip(x.d_h_next.chunks_exact(h)))
+            .zip(dc_next.chunks_exact_mut(h));
+        for (((((g, dg), ct), cp), (dh_t, dh_n)), dc_n) in rows {
+            let (i, rest) = g.split_at(h);
+            let (f, rest) = rest.split_at(h);
+            let (gg, o) = rest.split_at(h);
+            let (di, rest) = dg.split_at_mut(h);
+            let (df, rest) = rest.split_at_mut(h);
+            let (dgg, d_o) = rest.split_at_mut(h);
+            for j in 0..h {
+                let dh = dh_t[j] + dh_n[j];
+                let dc = dh * o[j] * (1.0 - ct[j] * ct[j]) + dc_n[j];
+                d_o[j] = dh * ct[j] * o[j] * (1.0 - o[j]);
+                di[j] = dc * gg[j] * i[j] * (1.0 - i[j]);
+                df[j] = dc * cp[j] * f[j] * (1.0 - f[j]);
+                dgg[j] = dc * i[j] * (1.0 - gg[j] * gg[j]);
+                dc_n[j] = dc * f[j];
+            }
+        }
+    }
+
+    #[inline(always)]
+    pub fn sigmoid_slice(xs: &mut [f32]) {
+        for x in xs {
+            *x = 1.0 / (1.0 + exp(-*x));
+        }
+    }
+
+    #[inline(always)]
+    pub fn tanh_slice(xs: &mut [f32]) {
+        for x in xs {
+            *x = tanh(*x);
+        }
+    }
+
+    /// `eˣ` to about 2 ulp (Cephes' `expf` polynomial), branch-free so it vectorises. Inputs are
+    /// clamped to the range where the result is a finite normal number.
+    #[inline(always)]
+    pub fn exp(x: f32) -> f32 {
+        const LOG2E: f32 = std::f32::consts::LOG2_E;
+        // Adding and removing 1.5 · 2²³ rounds to the nearest integer without a rounding
+        // instruction (SSE2 has none).
+        const ROUND: f32 = 12_582_912.0;
+        const LN2_HI: f32 = 0.693_359_4;
+        const LN2_LO: f32 = -2.121_944_4e-4;
+        let x = x.clamp(-87.3, 88.3);
+        let n = (x * LOG2E + ROUND) - ROUND;
+        let r = x - n * LN2_HI - n * LN2_LO;
+        let p = 1.987_569_1e-4_f32;
+        let p = p * r + 1.398_199_9e-3;
+        let p = p * r + 8.333_452e-3;
+        let p = p * r + 4.166_579_6e-2;
+        let p = p * r + 0.166_666_65;
+        let p = p * r + 0.5;
+        let y = p * r * r + r + 1.0;
+        // 2ⁿ built from its exponent bits; n ∈ [-126, 127] after the clamp.
+        y * f32::from_bits(((n as i32 + 127) << 23) as u32)
+    }
+
+    /// `tanh x`: Cephes' odd polynomial near zero (where `1 − 2/(e²ˣ+1)` would lose relative
+    /// precision), the exponential form elsewhere; both computed, one selected, no branch.
+    #[inline(always)]
+    pub fn tanh(x: f32) -> f32 {
+        let a = x.abs();
+        let z = x * x;
+        let p = -5.704_988_7e-3_f32;
+        let p = p * z + 2.063_908_9e-2;
+        let p = p * z - 5.373_971_6e-2;
+        let p = p * z + 0.133_314_42;
+        let p = p * z - 0.333_332_82;
+        let small = p * z * x + x;
+        let large = (1.0 - 2.0 / (exp(2.0 * a) + 1.0)).copysign(x);
+        if a < 0.625 { small } else { large }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The recurrence in f64 with the textbook formulas, for reference.
+    fn reference(projected: &[f32], w: &[f32], d: Dims) -> Vec<f64> {
+        let (h, b) = (d.hidden, d.batch);
+        let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
+        let mut hs = vec![0f64; d.steps * b * h];
+        let mut c = vec![0f64; b * h];
+        let mut prev = vec![0f64; b * h];
+        for t in 0..d.steps {
+            for r in 0..b {
+                let mut g = vec![0f64; 4 * h];
+                for (k, gk) in g.iter_mut().enumerate() {
+                    *gk = f64::from(projected[(t * b + r) * 4 * h + k])
+                        + (0..h)
+                            .map(|m| prev[r * h + m] * f64::from(w[m * 4 * h + k]))
+                            .sum::<f64>();
+                }
+                for j in 0..h {
+                    let (i, f, gg, o) = (
+                        sig(g[j]),
+                        sig(g[h + j]),
+                        g[2 * h + j].tanh(),
+                        sig(g[3 * h + j]),
+                    );
+                    c[r * h + j] = f * c[r * h + j] + i * gg;
+                    hs[(t * b + r) * h + j] = o * c[r * h + j].tanh();
+                }
+            }
+            prev.copy_from_slice(&hs[t * b * h..(t + 1) * b * h]);
+        }
+        hs
+    }
+
+    fn values(n: usize, seed: u32, scale: f32) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(2_654_435_761).max(1);
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                (s as f32 / u32::MAX as f32 * 2.0 - 1.0) * scale
+            })
+            .collect()
+    }
+
+    const D: Dims = Dims {
+        steps: 4,
+        batch: 3,
+        hidden: 5,
+    };
+
+    #[test]
+    fn activations_match_f64() {
+        let mut worst = (0f64, 0f64, 0f64);
+        for k in -200_000..=200_000 {
+            let x = k as f32 * 1e-4;
+            let xd = f64::from(x);
+            let mut s = [x];
+            simd::sigmoid_slice(&mut s);
+            worst.0 = worst
+                .0
+                .max((f64::from(s[0]) - 1.0 / (1.0 + (-xd).exp())).abs());
+            worst.1 = worst.1.max((f64::from(simd::tanh(x)) - xd.tanh()).abs());
+            if x.abs() < 10.0 {
+                worst.2 = worst
+                    .2
+                    .max((f64::from(simd::exp(x)) / xd.exp() - 1.0).abs());
+            }
+        }
+        assert!(
+            worst.0 < 2e-7 && worst.1 < 2e-7,
+            "sigmoid/tanh abs error {worst:?}"
+        );
+        assert!(worst.2 < 5e-7, "exp rel error {worst:?}");
+        assert_eq!(simd::tanh(1e-8), 1e-8, "tanh keeps tiny inputs exact");
+        assert_eq!(simd::tanh(-100.0), -1.0);
+        let mut s = [-200.0, 200.0];
+        simd::sigmoid_slice(&mut s);
+        assert!(s[0] >= 0.0 && s[0] < 1e-30 && s[1] == 1.0, "{s:?}");
+    }
+
+    #[test]
+    fn forward_matches_the_textbook_recurrence() {
+        let p = values(D.steps * D.batch * 4 * D.hidden, 1, 2.0);
+        let w = values(D.hidden * 4 * D.hidden, 2, 0.7);
+        let (hs, saved) = forward(&p, &w, D, true);
+        let want = reference(&p, &w, D);
+        for (a, b) in hs.iter().zip(&want) {
+            assert!((f64::from(*a) - b).abs() < 1e-6, "{a} vs {b}");
+        }
+        let (plain, none) = forward(&p, &w, D, false);
+        assert_eq!(plain, hs, "saving does not change the result");
+        assert!(none.is_none() && saved.is_some());
+    }
+
+    /// Finite differences of `L = Σ d_hs ⊙ hs` (f64 reference) against the analytic gradients.
+    #[test]
+    fn backward_matches_finite_differences() {
+        let p = values(D.steps * D.batch * 4 * D.hidden, 3, 1.5);
+        let w = values(D.hidden * 4 * D.hidden, 4, 0.6);
+        let d_hs = values(D.steps * D.batch * D.hidden, 5, 1.0);
+        let (hs, saved) = forward(&p, &w, D, true);
+        let saved = saved.expect("saved");
+        let (dp, dw) = backward(&d_hs, &hs, &saved, &w, D);
+        let loss = |p: &[f32], w: &[f32]| -> f64 {
+            reference(p, w, D)
+                .iter()
+                .zip(&d_hs)
+                .map(|(h, g)| h * f64::from(*g))
+                .sum()
+        };
+        let eps = 1e-3f32;
+        let check = |analytic: &[f32], which: usize| {
+            for (k, &a) in analytic.iter().enumerate() {
+                let (mut p1, mut w1, mut p2, mut w2) = (p.clone(), w.clone(), p.clone(), w.clone());
+                if which == 0 {
+                    p1[k] += eps;
+                    p2[k] -= eps;
+                } else {
+                    w1[k] += eps;
+                    w2[k] -= eps;
+                }
+                let numeric = (loss(&p1, &w1) - loss(&p2, &w2)) / (2.0 * f64::from(eps));
+                assert!(
+                    (numeric - f64::from(a)).abs() < 2e-3,
+                    "{which}[{k}]: {a} vs {numeric}"
+                );
+            }
+        };
+        check(&dp, 0);
+        check(&dw, 1);
+    }
+
+    #[test]
+    fn one_step_has_no_recurrent_gradient() {
+        let d = Dims { steps: 1, ..D };
+        let p = values(d.batch * 4 * d.hidden, 6, 1.0);
+        let w = values(d.hidden * 4 * d.hidden, 7, 1.0);
+        let (hs, saved) = forward(&p, &w, d, true);
+        let (_, dw) = backward(&hs, &hs, &saved.expect("saved"), &w, d);
+        assert!(dw.iter().all(|&v| v == 0.0));
+    }
+}
