@@ -9,6 +9,7 @@ pub mod loss;
 pub mod lstm;
 pub mod lstm_classifier;
 pub mod lstm_kernel;
+pub mod lstm_op;
 pub mod mean_embedding;
 pub mod mlp;
 pub mod summary;

@@ -6,7 +6,7 @@ use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, tanh};
 use rand::rngs::StdRng;
 
-use crate::init;
+use crate::{init, lstm_op};
 
 /// Gate order inside the fused `4 × hidden` axis: input, forget, cell candidate, output (the
 /// order of Keras and PyTorch; ONNX differs and is handled at export).
@@ -73,26 +73,38 @@ impl FusedLstm {
         let projected = (x.reshape([steps * batch, input]).matmul(self.w_ih.val())
             + self.bias.val().unsqueeze::<2>())
         .reshape([steps, batch, 4 * hidden]);
-        let w_hh = self.w_hh.val();
-        let mut h = Tensor::<2>::zeros([batch, hidden], &device);
-        let mut c = Tensor::<2>::zeros([batch, hidden], &device);
-        let mut outputs = Vec::with_capacity(steps);
-        for t in 0..steps {
-            let gates = projected
-                .clone()
-                .narrow(0, t, 1)
-                .reshape([batch, 4 * hidden])
-                + h.matmul(w_hh.clone());
-            let i = sigmoid(gates.clone().narrow(1, 0, hidden));
-            let f = sigmoid(gates.clone().narrow(1, hidden, hidden));
-            let g = tanh(gates.clone().narrow(1, 2 * hidden, hidden));
-            let o = sigmoid(gates.narrow(1, 3 * hidden, hidden));
-            c = f * c + i * g;
-            h = o * tanh(c.clone());
-            outputs.push(h.clone());
+        if lstm_op::available(&device) {
+            lstm_op::recurrence(projected, self.w_hh.val())
+        } else {
+            composed_recurrence(projected, self.w_hh.val())
         }
-        Tensor::stack(outputs, 0)
     }
+}
+
+/// The recurrence from tensor ops, one small graph per step: what backends without
+/// [`lstm_op`] (wgpu) run. `projected [T, B, 4H]`, `w_hh [H, 4H]` → `[T, B, H]`.
+pub fn composed_recurrence(projected: Tensor<3>, w_hh: Tensor<2>) -> Tensor<3> {
+    let [steps, batch, four_h] = projected.dims();
+    let hidden = four_h / 4;
+    let device = projected.device();
+    let mut h = Tensor::<2>::zeros([batch, hidden], &device);
+    let mut c = Tensor::<2>::zeros([batch, hidden], &device);
+    let mut outputs = Vec::with_capacity(steps);
+    for t in 0..steps {
+        let gates = projected
+            .clone()
+            .narrow(0, t, 1)
+            .reshape([batch, 4 * hidden])
+            + h.matmul(w_hh.clone());
+        let i = sigmoid(gates.clone().narrow(1, 0, hidden));
+        let f = sigmoid(gates.clone().narrow(1, hidden, hidden));
+        let g = tanh(gates.clone().narrow(1, 2 * hidden, hidden));
+        let o = sigmoid(gates.narrow(1, 3 * hidden, hidden));
+        c = f * c + i * g;
+        h = o * tanh(c.clone());
+        outputs.push(h.clone());
+    }
+    Tensor::stack(outputs, 0)
 }
 
 /// A `rows × cols` matrix (rows ≤ cols) with orthonormal rows, by Gram–Schmidt on Gaussian
