@@ -6,6 +6,10 @@
 //! Layout is time-major and gates are fused as in [`crate::lstm::FusedLstm`]: `projected
 //! [T, B, 4H]` (input projection plus bias, gate order i, f, g, o), `w_hh [H, 4H]`.
 
+use std::ops::Range;
+
+use rayon::prelude::*;
+
 /// Sizes of one recurrence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dims {
@@ -24,87 +28,238 @@ impl Dims {
     }
 }
 
-/// What the backward pass needs from the forward pass: activated gates, cell states and their
-/// tanh, each for every step.
+/// What the backward pass needs from the forward pass, kept per group of batch rows (each group
+/// ran on its own thread and its backward will too).
 #[derive(Debug, Clone, Default)]
 pub struct Saved {
-    /// `[T, B, 4H]`: σ(i), σ(f), tanh(g), σ(o).
-    pub gates: Vec<f32>,
-    /// `[T, B, H]`.
-    pub cells: Vec<f32>,
-    /// `[T, B, H]`: tanh of `cells`.
-    pub cells_tanh: Vec<f32>,
+    parts: Vec<Part>,
+}
+
+/// One group of batch rows, every array time-major over just those rows.
+#[derive(Debug, Clone, Default)]
+struct Part {
+    rows: Range<usize>,
+    /// `[T, b, H]`.
+    hs: Vec<f32>,
+    /// `[T, b, 4H]`: σ(i), σ(f), tanh(g), σ(o).
+    gates: Vec<f32>,
+    /// `[T, b, H]`.
+    cells: Vec<f32>,
+    /// `[T, b, H]`: tanh of `cells`.
+    cells_tanh: Vec<f32>,
 }
 
 /// Runs the recurrence from a zero state and returns every step's hidden state `[T, B, H]`,
-/// and with `save` what [`backward`] needs.
-pub fn forward(projected: &[f32], w_hh: &[f32], d: Dims, save: bool) -> (Vec<f32>, Option<Saved>) {
-    let (h, step, gate_step) = (d.hidden, d.step(), d.gate_step());
+/// and with `save` what [`backward`] needs. Batch rows are independent, so the batch is split
+/// into one group per thread, each running all steps on its own — no synchronisation per step.
+pub fn forward(
+    projected: Vec<f32>,
+    w_hh: &[f32],
+    d: Dims,
+    save: bool,
+) -> (Vec<f32>, Option<Saved>) {
     assert_eq!(
         projected.len(),
-        d.steps * gate_step,
+        d.steps * d.gate_step(),
         "projected is [T, B, 4H]"
     );
-    assert_eq!(w_hh.len(), h * 4 * h, "w_hh is [H, 4H]");
-    let mut hs = vec![0f32; d.steps * step];
-    let mut saved = save.then(|| Saved {
-        gates: vec![0.0; d.steps * gate_step],
-        cells: vec![0.0; d.steps * step],
-        cells_tanh: vec![0.0; d.steps * step],
-    });
-    let mut gates = vec![0f32; gate_step];
-    let mut cell = vec![0f32; step];
-    let mut cell_tanh = vec![0f32; step];
-    for t in 0..d.steps {
-        gates.copy_from_slice(&projected[t * gate_step..(t + 1) * gate_step]);
-        if t > 0 {
-            // gates += h_{t-1} · W_hh
-            let prev = &hs[(t - 1) * step..t * step];
-            matmul_acc(&mut gates, prev, (d.batch, h, 4 * h), Rhs::AsIs(w_hh));
-        }
-        let h_t = &mut hs[t * step..(t + 1) * step];
-        simd::forward_step(&mut gates, &mut cell, &mut cell_tanh, h_t, h);
-        if let Some(s) = saved.as_mut() {
-            s.gates[t * gate_step..(t + 1) * gate_step].copy_from_slice(&gates);
-            s.cells[t * step..(t + 1) * step].copy_from_slice(&cell);
-            s.cells_tanh[t * step..(t + 1) * step].copy_from_slice(&cell_tanh);
-        }
-    }
+    assert_eq!(w_hh.len(), d.hidden * 4 * d.hidden, "w_hh is [H, 4H]");
+    let groups = row_groups(d.batch);
+    let (hs, saved) = if groups.len() == 1 {
+        let part = forward_rows(projected, w_hh, d, save, gemm_threads(true));
+        (part.hs.clone(), save.then(|| Saved { parts: vec![part] }))
+    } else {
+        let parts: Vec<Part> = groups
+            .into_par_iter()
+            .map(|rows| {
+                let mine = gather(&projected, d, 4 * d.hidden, &rows);
+                let part_d = Dims {
+                    batch: rows.len(),
+                    ..d
+                };
+                Part {
+                    rows,
+                    ..forward_rows(mine, w_hh, part_d, save, gemm_threads(false))
+                }
+            })
+            .collect();
+        let hs = scatter(&parts, d, d.hidden, |p| &p.hs);
+        (hs, save.then_some(Saved { parts }))
+    };
     (hs, saved)
 }
 
 /// Gradients of the recurrence given the gradient of every step's hidden state `d_hs [T, B, H]`
-/// and the forward pass's `hs` and `saved`: returns `(d_projected [T, B, 4H], d_w_hh [H, 4H])`.
-pub fn backward(
+/// and what the forward pass saved: returns `(d_projected [T, B, 4H], d_w_hh [H, 4H])`.
+pub fn backward(d_hs: &[f32], saved: &Saved, w_hh: &[f32], d: Dims) -> (Vec<f32>, Vec<f32>) {
+    assert_eq!(d_hs.len(), d.steps * d.step(), "d_hs is [T, B, H]");
+    let one = saved.parts.len() == 1;
+    let grads: Vec<(Vec<f32>, Vec<f32>)> = saved
+        .parts
+        .par_iter()
+        .map(|part| {
+            let part_d = Dims {
+                batch: part.rows.len(),
+                ..d
+            };
+            if one {
+                backward_rows(d_hs, part, w_hh, part_d, gemm_threads(true))
+            } else {
+                let mine = gather(d_hs, d, d.hidden, &part.rows);
+                backward_rows(&mine, part, w_hh, part_d, gemm_threads(false))
+            }
+        })
+        .collect();
+    let mut d_w_hh = vec![0f32; d.hidden * 4 * d.hidden];
+    for (_, dw) in &grads {
+        for (acc, v) in d_w_hh.iter_mut().zip(dw) {
+            *acc += v;
+        }
+    }
+    let d_projected = if one {
+        grads
+            .into_iter()
+            .next()
+            .map(|(dp, _)| dp)
+            .unwrap_or_default()
+    } else {
+        let parts: Vec<(Range<usize>, Vec<f32>)> = saved
+            .parts
+            .iter()
+            .map(|p| p.rows.clone())
+            .zip(grads.into_iter().map(|(dp, _)| dp))
+            .collect();
+        scatter(&parts, d, 4 * d.hidden, |p| &p.1)
+    };
+    (d_projected, d_w_hh)
+}
+
+/// Contiguous groups of batch rows, one per thread, at least 8 rows each.
+fn row_groups(batch: usize) -> Vec<Range<usize>> {
+    let n = rayon::current_num_threads().min(batch / 8).max(1);
+    (0..n).map(|k| k * batch / n..(k + 1) * batch / n).collect()
+}
+
+/// Rows `rows` of every step of a time-major `[T, B, width]` array.
+fn gather(all: &[f32], d: Dims, width: usize, rows: &Range<usize>) -> Vec<f32> {
+    let mut out = Vec::with_capacity(d.steps * rows.len() * width);
+    for t in 0..d.steps {
+        let base = t * d.batch * width;
+        out.extend_from_slice(&all[base + rows.start * width..base + rows.end * width]);
+    }
+    out
+}
+
+/// The inverse of [`gather`] over all groups.
+trait Rows {
+    fn rows(&self) -> &Range<usize>;
+}
+
+impl Rows for Part {
+    fn rows(&self) -> &Range<usize> {
+        &self.rows
+    }
+}
+
+impl Rows for (Range<usize>, Vec<f32>) {
+    fn rows(&self) -> &Range<usize> {
+        &self.0
+    }
+}
+
+fn scatter<P: Rows>(
+    parts: &[P],
+    d: Dims,
+    width: usize,
+    values: impl Fn(&P) -> &Vec<f32>,
+) -> Vec<f32> {
+    let mut out = vec![0f32; d.steps * d.batch * width];
+    for part in parts {
+        let (rows, v) = (part.rows(), values(part));
+        let n = rows.len() * width;
+        for t in 0..d.steps {
+            let base = t * d.batch * width;
+            out[base + rows.start * width..base + rows.end * width]
+                .copy_from_slice(&v[t * n..(t + 1) * n]);
+        }
+    }
+    out
+}
+
+/// The forward recurrence over one group of rows, on this thread. The input projection is
+/// activated in place and becomes the saved gates.
+fn forward_rows(mut gates: Vec<f32>, w_hh: &[f32], d: Dims, save: bool, threads: bool) -> Part {
+    let (h, step, gate_step) = (d.hidden, d.step(), d.gate_step());
+    let mut hs = vec![0f32; d.steps * step];
+    // Saved: every step's cell state; otherwise two buffers, previous and current.
+    let mut cells = vec![0f32; if save { d.steps * step } else { 2 * step }];
+    let mut cells_tanh = vec![0f32; if save { d.steps * step } else { step }];
+    let zero = vec![0f32; step];
+    for t in 0..d.steps {
+        let (done, rest) = hs.split_at_mut(t * step);
+        let g = &mut gates[t * gate_step..(t + 1) * gate_step];
+        if t > 0 {
+            // gates += h_{t-1} · W_hh
+            let prev = &done[(t - 1) * step..];
+            matmul_acc(g, prev, (d.batch, h, 4 * h), Rhs::AsIs(w_hh), threads);
+        }
+        let (c_prev, c): (&[f32], &mut [f32]) = match (save, t) {
+            (_, 0) => (&zero, &mut cells[..step]),
+            (true, _) => {
+                let (before, at) = cells.split_at_mut(t * step);
+                (&before[(t - 1) * step..], &mut at[..step])
+            }
+            (false, _) => {
+                // Ping-pong: the previous step's cell is in the other half.
+                let (a, b) = cells.split_at_mut(step);
+                if t % 2 == 1 { (&*a, b) } else { (&*b, a) }
+            }
+        };
+        let ct_at = if save { t * step } else { 0 };
+        let ct = &mut cells_tanh[ct_at..ct_at + step];
+        simd::forward_step(g, c_prev, c, ct, &mut rest[..step], h);
+    }
+    if save {
+        Part {
+            rows: 0..d.batch,
+            hs,
+            gates,
+            cells,
+            cells_tanh,
+        }
+    } else {
+        Part {
+            rows: 0..d.batch,
+            hs,
+            ..Part::default()
+        }
+    }
+}
+
+/// The backward recurrence over one group of rows, on this thread: `(d_projected, d_w_hh)`.
+fn backward_rows(
     d_hs: &[f32],
-    hs: &[f32],
-    saved: &Saved,
+    part: &Part,
     w_hh: &[f32],
     d: Dims,
+    threads: bool,
 ) -> (Vec<f32>, Vec<f32>) {
     let (h, step, gate_step) = (d.hidden, d.step(), d.gate_step());
-    assert_eq!(d_hs.len(), d.steps * step, "d_hs is [T, B, H]");
-    assert_eq!(hs.len(), d.steps * step, "hs is [T, B, H]");
-    assert_eq!(
-        saved.gates.len(),
-        d.steps * gate_step,
-        "saved gates are [T, B, 4H]"
-    );
     let mut d_projected = vec![0f32; d.steps * gate_step];
     let mut dh_next = vec![0f32; step];
     let mut dc_next = vec![0f32; step];
-    let zero_cell = vec![0f32; step];
+    let zero = vec![0f32; step];
     for t in (0..d.steps).rev() {
         let c_prev = if t > 0 {
-            &saved.cells[(t - 1) * step..t * step]
+            &part.cells[(t - 1) * step..t * step]
         } else {
-            &zero_cell
+            &zero
         };
         let dg = &mut d_projected[t * gate_step..(t + 1) * gate_step];
         simd::backward_step(
             simd::Backward {
-                gates: &saved.gates[t * gate_step..(t + 1) * gate_step],
-                cell_tanh: &saved.cells_tanh[t * step..(t + 1) * step],
+                gates: &part.gates[t * gate_step..(t + 1) * gate_step],
+                cell_tanh: &part.cells_tanh[t * step..(t + 1) * step],
                 cell_prev: c_prev,
                 d_h: &d_hs[t * step..(t + 1) * step],
                 d_h_next: &dh_next,
@@ -116,15 +271,21 @@ pub fn backward(
         if t > 0 {
             // dh_{t-1} = dG_t · W_hhᵀ
             dh_next.fill(0.0);
-            matmul_acc(&mut dh_next, dg, (d.batch, 4 * h, h), Rhs::Transposed(w_hh));
+            matmul_acc(
+                &mut dh_next,
+                dg,
+                (d.batch, 4 * h, h),
+                Rhs::Transposed(w_hh),
+                threads,
+            );
         }
     }
     // dW_hh = Σ_{t ≥ 1} h_{t-1}ᵀ · dG_t, as one GEMM over all steps.
     let mut d_w_hh = vec![0f32; h * 4 * h];
     if d.steps > 1 {
         let k = (d.steps - 1) * d.batch;
-        let (lhs, rhs) = (&hs[..k * h], &d_projected[gate_step..]);
-        debug_assert_eq!(rhs.len(), k * 4 * h);
+        let (lhs, rhs) = (&part.hs[..k * h], &d_projected[gate_step..]);
+        assert_eq!(rhs.len(), k * 4 * h, "d_projected after step 0 is [k, 4H]");
         // SAFETY: `lhs` is read as an [H, k] matrix (column stride H, row stride 1) and `rhs` as
         // [k, 4H] row-major; both slices hold exactly those extents, and `d_w_hh` is [H, 4H].
         unsafe {
@@ -147,11 +308,16 @@ pub fn backward(
                 false,
                 false,
                 false,
-                parallelism(h, 4 * h, k),
+                parallelism(h, 4 * h, k, threads),
             );
         }
     }
     (d_projected, d_w_hh)
+}
+
+/// Whether a GEMM may use threads: only when the batch was not already split across them.
+fn gemm_threads(single_group: bool) -> bool {
+    single_group
 }
 
 /// The recurrent weight as the right-hand side of a step's GEMM.
@@ -163,7 +329,13 @@ enum Rhs<'a> {
 }
 
 /// `dst [m, n] += lhs [m, k] · rhs [k, n]`, all row-major.
-fn matmul_acc(dst: &mut [f32], lhs: &[f32], (m, k, n): (usize, usize, usize), rhs: Rhs<'_>) {
+fn matmul_acc(
+    dst: &mut [f32],
+    lhs: &[f32],
+    (m, k, n): (usize, usize, usize),
+    rhs: Rhs<'_>,
+    threads: bool,
+) {
     assert_eq!(dst.len(), m * n, "dst is [m, n]");
     assert_eq!(lhs.len(), m * k, "lhs is [m, k]");
     let (rhs, rhs_cs, rhs_rs) = match rhs {
@@ -192,14 +364,14 @@ fn matmul_acc(dst: &mut [f32], lhs: &[f32], (m, k, n): (usize, usize, usize), rh
             false,
             false,
             false,
-            parallelism(m, n, k),
+            parallelism(m, n, k, threads),
         );
     }
 }
 
 /// Threads only pay off for large products (flex uses the same bound).
-fn parallelism(m: usize, n: usize, k: usize) -> gemm::Parallelism {
-    if m.saturating_mul(n).saturating_mul(k) >= 192 * 192 * 192 {
+fn parallelism(m: usize, n: usize, k: usize, threads: bool) -> gemm::Parallelism {
+    if threads && m.saturating_mul(n).saturating_mul(k) >= 192 * 192 * 192 {
         gemm::Parallelism::Rayon(0)
     } else {
         gemm::Parallelism::None
@@ -219,10 +391,11 @@ mod simd {
         pub d_h_next: &'a [f32],
     }
 
-    /// Activates `gates [B, 4H]` in place, updates `cell [B, H]` in place, and writes its tanh
-    /// and the new hidden state.
+    /// Activates `gates [B, 4H]` in place, writes the new `cell [B, H]` from `cell_prev`, its
+    /// tanh, and the new hidden state.
     pub fn forward_step(
         gates: &mut [f32],
+        cell_prev: &[f32],
         cell: &mut [f32],
         cell_tanh: &mut [f32],
         h_out: &mut [f32],
@@ -231,9 +404,9 @@ mod simd {
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
             // SAFETY: the CPU has the features the function was compiled for.
-            return unsafe { forward_step_avx2(gates, cell, cell_tanh, h_out, h) };
+            return unsafe { forward_step_avx2(gates, cell_prev, cell, cell_tanh, h_out, h) };
         }
-        forward_step_body(gates, cell, cell_tanh, h_out, h)
+        forward_step_body(gates, cell_prev, cell, cell_tanh, h_out, h)
     }
 
     /// Writes the pre-activation gate gradients `dg [B, 4H]` and carries `dc` through `dc_next`.
@@ -250,12 +423,13 @@ mod simd {
     #[target_feature(enable = "avx2,fma")]
     fn forward_step_avx2(
         gates: &mut [f32],
+        cell_prev: &[f32],
         cell: &mut [f32],
         cell_tanh: &mut [f32],
         h_out: &mut [f32],
         h: usize,
     ) {
-        forward_step_body(gates, cell, cell_tanh, h_out, h)
+        forward_step_body(gates, cell_prev, cell, cell_tanh, h_out, h)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -267,6 +441,7 @@ mod simd {
     #[inline(always)]
     fn forward_step_body(
         gates: &mut [f32],
+        cell_prev: &[f32],
         cell: &mut [f32],
         cell_tanh: &mut [f32],
         h_out: &mut [f32],
@@ -274,10 +449,10 @@ mod simd {
     ) {
         let rows = gates
             .chunks_exact_mut(4 * h)
-            .zip(cell.chunks_exact_mut(h))
+            .zip(cell_prev.chunks_exact(h).zip(cell.chunks_exact_mut(h)))
             .zip(cell_tanh.chunks_exact_mut(h))
             .zip(h_out.chunks_exact_mut(h));
-        for (((g, c), ct), h_row) in rows {
+        for (((g, (cp, c)), ct), h_row) in rows {
             let (ifg, o) = g.split_at_mut(3 * h);
             let (i_f, gg) = ifg.split_at_mut(2 * h);
             sigmoid_slice(i_f);
@@ -285,7 +460,7 @@ mod simd {
             sigmoid_slice(o);
             let (i, f) = i_f.split_at(h);
             for j in 0..h {
-                c[j] = f[j] * c[j] + i[j] * gg[j];
+                c[j] = f[j] * cp[j] + i[j] * gg[j];
             }
             ct.copy_from_slice(c);
             tanh_slice(ct);
@@ -467,12 +642,12 @@ mod tests {
     fn forward_matches_the_textbook_recurrence() {
         let p = values(D.steps * D.batch * 4 * D.hidden, 1, 2.0);
         let w = values(D.hidden * 4 * D.hidden, 2, 0.7);
-        let (hs, saved) = forward(&p, &w, D, true);
+        let (hs, saved) = forward(p.clone(), &w, D, true);
         let want = reference(&p, &w, D);
         for (a, b) in hs.iter().zip(&want) {
             assert!((f64::from(*a) - b).abs() < 1e-6, "{a} vs {b}");
         }
-        let (plain, none) = forward(&p, &w, D, false);
+        let (plain, none) = forward(p, &w, D, false);
         assert_eq!(plain, hs, "saving does not change the result");
         assert!(none.is_none() && saved.is_some());
     }
@@ -483,9 +658,9 @@ mod tests {
         let p = values(D.steps * D.batch * 4 * D.hidden, 3, 1.5);
         let w = values(D.hidden * 4 * D.hidden, 4, 0.6);
         let d_hs = values(D.steps * D.batch * D.hidden, 5, 1.0);
-        let (hs, saved) = forward(&p, &w, D, true);
+        let (_, saved) = forward(p.clone(), &w, D, true);
         let saved = saved.expect("saved");
-        let (dp, dw) = backward(&d_hs, &hs, &saved, &w, D);
+        let (dp, dw) = backward(&d_hs, &saved, &w, D);
         let loss = |p: &[f32], w: &[f32]| -> f64 {
             reference(p, w, D)
                 .iter()
@@ -520,8 +695,39 @@ mod tests {
         let d = Dims { steps: 1, ..D };
         let p = values(d.batch * 4 * d.hidden, 6, 1.0);
         let w = values(d.hidden * 4 * d.hidden, 7, 1.0);
-        let (hs, saved) = forward(&p, &w, d, true);
-        let (_, dw) = backward(&hs, &hs, &saved.expect("saved"), &w, d);
+        let (hs, saved) = forward(p, &w, d, true);
+        let (_, dw) = backward(&hs, &saved.expect("saved"), &w, d);
         assert!(dw.iter().all(|&v| v == 0.0));
+    }
+
+    /// Splitting the batch across threads changes nothing but the summation order of `d_w_hh`.
+    #[test]
+    fn row_groups_on_threads_agree_with_one_group() {
+        let d = Dims {
+            steps: 4,
+            batch: 27,
+            hidden: 6,
+        };
+        let p = values(d.steps * d.batch * 4 * d.hidden, 8, 1.5);
+        let w = values(d.hidden * 4 * d.hidden, 9, 0.6);
+        let d_hs = values(d.steps * d.batch * d.hidden, 10, 1.0);
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool");
+            pool.install(|| {
+                assert_eq!(row_groups(d.batch).len(), threads.min(d.batch / 8));
+                let (hs, saved) = forward(p.clone(), &w, d, true);
+                let (dp, dw) = backward(&d_hs, &saved.expect("saved"), &w, d);
+                (hs, dp, dw)
+            })
+        };
+        let (one, three) = (run(1), run(3));
+        assert_eq!(one.0, three.0, "hidden states");
+        assert_eq!(one.1, three.1, "d projected");
+        for (a, b) in one.2.iter().zip(&three.2) {
+            assert!((a - b).abs() < 1e-5, "d w_hh {a} vs {b}");
+        }
     }
 }

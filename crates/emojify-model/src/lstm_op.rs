@@ -29,8 +29,7 @@ use crate::lstm_kernel::{self, Dims, Saved};
 pub trait LstmRecurrence: Backend {
     /// `projected [T, B, 4H]` (input projection plus bias), `w_hh [H, 4H]` → every step's hidden
     /// state `[T, B, H]`, from a zero state.
-    fn lstm_recurrence(projected: FloatTensor<Self>, w_hh: FloatTensor<Self>)
-    -> FloatTensor<Self>;
+    fn lstm_recurrence(projected: FloatTensor<Self>, w_hh: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
 impl LstmRecurrence for Flex {
@@ -57,10 +56,10 @@ impl<B: Backend + LstmRecurrence, C: CheckpointStrategy> LstmRecurrence for Auto
                 let (p, p_shape) = read::<B>(projected.into_primitive());
                 let (w, _) = read::<B>(w_hh.into_primitive());
                 let d = dims(&p_shape);
-                let (hs, saved) = lstm_kernel::forward(&p, &w, d, true);
-                let output = write::<B>(hs.clone(), &[d.steps, d.batch, d.hidden], &device);
+                let (hs, saved) = lstm_kernel::forward(p, &w, d, true);
+                let output = write::<B>(hs, &[d.steps, d.batch, d.hidden], &device);
                 let state = RecurrenceState {
-                    forward: Arc::new((hs, saved.unwrap_or_default(), w)),
+                    forward: Arc::new((saved.unwrap_or_default(), w)),
                     dims: d,
                     device,
                 };
@@ -78,11 +77,11 @@ impl<B: Backend + LstmRecurrence, C: CheckpointStrategy> LstmRecurrence for Auto
 #[derive(Debug)]
 struct Recurrence;
 
-/// What the backward pass keeps from the forward pass: `(hs, saved, w_hh)`, shared so the
-/// state's `Clone` is cheap.
+/// What the backward pass keeps from the forward pass: `(saved, w_hh)`, shared so the state's
+/// `Clone` is cheap.
 #[derive(Debug, Clone)]
 struct RecurrenceState<D> {
-    forward: Arc<(Vec<f32>, Saved, Vec<f32>)>,
+    forward: Arc<(Saved, Vec<f32>)>,
     dims: Dims,
     device: D,
 }
@@ -95,9 +94,9 @@ impl<B: Backend> Backward<B, 2> for Recurrence {
         let grad = grads.consume::<B>(&ops.node);
         let (d_hs, _) = read::<B>(grad);
         let state = ops.state;
-        let (hs, saved, w) = &*state.forward;
+        let (saved, w) = &*state.forward;
         let d = state.dims;
-        let (d_projected, d_w_hh) = lstm_kernel::backward(&d_hs, hs, saved, w, d);
+        let (d_projected, d_w_hh) = lstm_kernel::backward(&d_hs, saved, w, d);
         if let Some(node) = projected {
             let shape = [d.steps, d.batch, 4 * d.hidden];
             grads.register::<B>(node.id, write::<B>(d_projected, &shape, &state.device));
@@ -114,7 +113,7 @@ fn forward_only<B: Backend>(projected: FloatTensor<B>, w_hh: FloatTensor<B>) -> 
     let (p, p_shape) = read::<B>(projected);
     let (w, _) = read::<B>(w_hh);
     let d = dims(&p_shape);
-    let (hs, _) = lstm_kernel::forward(&p, &w, d, false);
+    let (hs, _) = lstm_kernel::forward(p, &w, d, false);
     write::<B>(hs, &[d.steps, d.batch, d.hidden], &device)
 }
 
@@ -180,10 +179,12 @@ pub fn recurrence(projected: Tensor<3>, w_hh: Tensor<2>) -> Tensor<3> {
         four_h == 4 * h && four_h_w == four_h,
         "projected [T, B, {four_h}] does not fit w_hh [{h}, {four_h_w}]"
     );
-    Tensor::from_dispatch(<burn::backend::Dispatch as LstmRecurrence>::lstm_recurrence(
-        projected.into_dispatch(),
-        w_hh.into_dispatch(),
-    ))
+    Tensor::from_dispatch(
+        <burn::backend::Dispatch as LstmRecurrence>::lstm_recurrence(
+            projected.into_dispatch(),
+            w_hh.into_dispatch(),
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -216,7 +217,11 @@ mod tests {
     fn assert_close(a: &[f32], b: &[f32], what: &str) {
         assert_eq!(a.len(), b.len(), "{what}: lengths");
         assert!(!a.is_empty(), "{what}: empty");
-        let worst = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+        let worst = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max);
         assert!(worst < 1e-5, "{what}: fused and composed differ by {worst}");
     }
 
