@@ -28,32 +28,25 @@ impl Dims {
     }
 }
 
-/// What the backward pass needs from the forward pass, kept per group of batch rows (each group
-/// ran on its own thread and its backward will too).
+/// What the backward pass needs from the forward pass, each array time-major over all rows.
 #[derive(Debug, Clone, Default)]
 pub struct Saved {
-    parts: Vec<Part>,
-}
-
-/// One group of batch rows, every array time-major over just those rows.
-#[derive(Debug, Clone, Default)]
-struct Part {
-    rows: Range<usize>,
-    /// `[T, b, H]`.
+    /// `[T, B, H]`.
     hs: Vec<f32>,
-    /// `[T, b, 4H]`: σ(i), σ(f), tanh(g), σ(o).
+    /// `[T, B, 4H]`: σ(i), σ(f), tanh(g), σ(o).
     gates: Vec<f32>,
-    /// `[T, b, H]`.
+    /// `[T, B, H]`.
     cells: Vec<f32>,
-    /// `[T, b, H]`: tanh of `cells`.
+    /// `[T, B, H]`: tanh of `cells`.
     cells_tanh: Vec<f32>,
 }
 
 /// Runs the recurrence from a zero state and returns every step's hidden state `[T, B, H]`,
 /// and with `save` what [`backward`] needs. Batch rows are independent, so the batch is split
-/// into one group per thread, each running all steps on its own — no synchronisation per step.
+/// into one group of rows per thread, each running all steps on its own — no synchronisation
+/// per step. The input projection is activated in place and becomes the saved gates.
 pub fn forward(
-    projected: Vec<f32>,
+    mut projected: Vec<f32>,
     w_hh: &[f32],
     d: Dims,
     save: bool,
@@ -64,227 +57,64 @@ pub fn forward(
         "projected is [T, B, 4H]"
     );
     assert_eq!(w_hh.len(), d.hidden * 4 * d.hidden, "w_hh is [H, 4H]");
-    let groups = row_groups(d.batch);
-    let (hs, saved) = if groups.len() == 1 {
-        let part = forward_rows(projected, w_hh, d, save, gemm_threads(true));
-        (part.hs.clone(), save.then(|| Saved { parts: vec![part] }))
-    } else {
-        let parts: Vec<Part> = groups
-            .into_par_iter()
-            .map(|rows| {
-                let mine = gather(&projected, d, 4 * d.hidden, &rows);
-                let part_d = Dims {
-                    batch: rows.len(),
-                    ..d
-                };
-                Part {
-                    rows,
-                    ..forward_rows(mine, w_hh, part_d, save, gemm_threads(false))
-                }
-            })
-            .collect();
-        let hs = scatter(&parts, d, d.hidden, |p| &p.hs);
-        (hs, save.then_some(Saved { parts }))
-    };
+    let mut hs = vec![0f32; d.steps * d.step()];
+    let saved_len = if save { d.steps * d.step() } else { 0 };
+    let (mut cells, mut cells_tanh) = (vec![0f32; saved_len], vec![0f32; saved_len]);
+    {
+        let groups = row_groups(d.batch);
+        let threads = groups.len() == 1;
+        let gates = Shared::new(&mut projected, d.batch, 4 * d.hidden);
+        let out = Shared::new(&mut hs, d.batch, d.hidden);
+        let kept = save.then(|| {
+            (
+                Shared::new(&mut cells, d.batch, d.hidden),
+                Shared::new(&mut cells_tanh, d.batch, d.hidden),
+            )
+        });
+        groups.into_par_iter().for_each(|rows| {
+            // SAFETY: the groups' row ranges are disjoint, so are the slices each one takes.
+            unsafe { forward_rows(&gates, &out, kept.as_ref(), rows, w_hh, d, threads) }
+        });
+    }
+    let saved = save.then(|| Saved {
+        hs: hs.clone(),
+        gates: projected,
+        cells,
+        cells_tanh,
+    });
     (hs, saved)
 }
 
 /// Gradients of the recurrence given the gradient of every step's hidden state `d_hs [T, B, H]`
 /// and what the forward pass saved: returns `(d_projected [T, B, 4H], d_w_hh [H, 4H])`.
 pub fn backward(d_hs: &[f32], saved: &Saved, w_hh: &[f32], d: Dims) -> (Vec<f32>, Vec<f32>) {
-    assert_eq!(d_hs.len(), d.steps * d.step(), "d_hs is [T, B, H]");
-    let one = saved.parts.len() == 1;
-    let grads: Vec<(Vec<f32>, Vec<f32>)> = saved
-        .parts
-        .par_iter()
-        .map(|part| {
-            let part_d = Dims {
-                batch: part.rows.len(),
-                ..d
-            };
-            if one {
-                backward_rows(d_hs, part, w_hh, part_d, gemm_threads(true))
-            } else {
-                let mine = gather(d_hs, d, d.hidden, &part.rows);
-                backward_rows(&mine, part, w_hh, part_d, gemm_threads(false))
-            }
-        })
-        .collect();
-    let mut d_w_hh = vec![0f32; d.hidden * 4 * d.hidden];
-    for (_, dw) in &grads {
-        for (acc, v) in d_w_hh.iter_mut().zip(dw) {
-            *acc += v;
-        }
-    }
-    let d_projected = if one {
-        grads
-            .into_iter()
-            .next()
-            .map(|(dp, _)| dp)
-            .unwrap_or_default()
-    } else {
-        let parts: Vec<(Range<usize>, Vec<f32>)> = saved
-            .parts
-            .iter()
-            .map(|p| p.rows.clone())
-            .zip(grads.into_iter().map(|(dp, _)| dp))
-            .collect();
-        scatter(&parts, d, 4 * d.hidden, |p| &p.1)
-    };
-    (d_projected, d_w_hh)
-}
-
-/// Contiguous groups of batch rows, one per thread, at least 8 rows each.
-fn row_groups(batch: usize) -> Vec<Range<usize>> {
-    let n = rayon::current_num_threads().min(batch / 8).max(1);
-    (0..n).map(|k| k * batch / n..(k + 1) * batch / n).collect()
-}
-
-/// Rows `rows` of every step of a time-major `[T, B, width]` array.
-fn gather(all: &[f32], d: Dims, width: usize, rows: &Range<usize>) -> Vec<f32> {
-    let mut out = Vec::with_capacity(d.steps * rows.len() * width);
-    for t in 0..d.steps {
-        let base = t * d.batch * width;
-        out.extend_from_slice(&all[base + rows.start * width..base + rows.end * width]);
-    }
-    out
-}
-
-/// The inverse of [`gather`] over all groups.
-trait Rows {
-    fn rows(&self) -> &Range<usize>;
-}
-
-impl Rows for Part {
-    fn rows(&self) -> &Range<usize> {
-        &self.rows
-    }
-}
-
-impl Rows for (Range<usize>, Vec<f32>) {
-    fn rows(&self) -> &Range<usize> {
-        &self.0
-    }
-}
-
-fn scatter<P: Rows>(
-    parts: &[P],
-    d: Dims,
-    width: usize,
-    values: impl Fn(&P) -> &Vec<f32>,
-) -> Vec<f32> {
-    let mut out = vec![0f32; d.steps * d.batch * width];
-    for part in parts {
-        let (rows, v) = (part.rows(), values(part));
-        let n = rows.len() * width;
-        for t in 0..d.steps {
-            let base = t * d.batch * width;
-            out[base + rows.start * width..base + rows.end * width]
-                .copy_from_slice(&v[t * n..(t + 1) * n]);
-        }
-    }
-    out
-}
-
-/// The forward recurrence over one group of rows, on this thread. The input projection is
-/// activated in place and becomes the saved gates.
-fn forward_rows(mut gates: Vec<f32>, w_hh: &[f32], d: Dims, save: bool, threads: bool) -> Part {
     let (h, step, gate_step) = (d.hidden, d.step(), d.gate_step());
-    let mut hs = vec![0f32; d.steps * step];
-    // Saved: every step's cell state; otherwise two buffers, previous and current.
-    let mut cells = vec![0f32; if save { d.steps * step } else { 2 * step }];
-    let mut cells_tanh = vec![0f32; if save { d.steps * step } else { step }];
-    let zero = vec![0f32; step];
-    for t in 0..d.steps {
-        let (done, rest) = hs.split_at_mut(t * step);
-        let g = &mut gates[t * gate_step..(t + 1) * gate_step];
-        if t > 0 {
-            // gates += h_{t-1} · W_hh
-            let prev = &done[(t - 1) * step..];
-            matmul_acc(g, prev, (d.batch, h, 4 * h), Rhs::AsIs(w_hh), threads);
-        }
-        let (c_prev, c): (&[f32], &mut [f32]) = match (save, t) {
-            (_, 0) => (&zero, &mut cells[..step]),
-            (true, _) => {
-                let (before, at) = cells.split_at_mut(t * step);
-                (&before[(t - 1) * step..], &mut at[..step])
-            }
-            (false, _) => {
-                // Ping-pong: the previous step's cell is in the other half.
-                let (a, b) = cells.split_at_mut(step);
-                if t % 2 == 1 { (&*a, b) } else { (&*b, a) }
-            }
-        };
-        let ct_at = if save { t * step } else { 0 };
-        let ct = &mut cells_tanh[ct_at..ct_at + step];
-        simd::forward_step(g, c_prev, c, ct, &mut rest[..step], h);
-    }
-    if save {
-        Part {
-            rows: 0..d.batch,
-            hs,
-            gates,
-            cells,
-            cells_tanh,
-        }
-    } else {
-        Part {
-            rows: 0..d.batch,
-            hs,
-            ..Part::default()
-        }
-    }
-}
-
-/// The backward recurrence over one group of rows, on this thread: `(d_projected, d_w_hh)`.
-fn backward_rows(
-    d_hs: &[f32],
-    part: &Part,
-    w_hh: &[f32],
-    d: Dims,
-    threads: bool,
-) -> (Vec<f32>, Vec<f32>) {
-    let (h, step, gate_step) = (d.hidden, d.step(), d.gate_step());
+    assert_eq!(d_hs.len(), d.steps * step, "d_hs is [T, B, H]");
+    assert_eq!(
+        saved.gates.len(),
+        d.steps * gate_step,
+        "saved gates are [T, B, 4H]"
+    );
+    assert_eq!(
+        saved.cells.len(),
+        d.steps * step,
+        "saved cells are [T, B, H]"
+    );
     let mut d_projected = vec![0f32; d.steps * gate_step];
-    let mut dh_next = vec![0f32; step];
-    let mut dc_next = vec![0f32; step];
-    let zero = vec![0f32; step];
-    for t in (0..d.steps).rev() {
-        let c_prev = if t > 0 {
-            &part.cells[(t - 1) * step..t * step]
-        } else {
-            &zero
-        };
-        let dg = &mut d_projected[t * gate_step..(t + 1) * gate_step];
-        simd::backward_step(
-            simd::Backward {
-                gates: &part.gates[t * gate_step..(t + 1) * gate_step],
-                cell_tanh: &part.cells_tanh[t * step..(t + 1) * step],
-                cell_prev: c_prev,
-                d_h: &d_hs[t * step..(t + 1) * step],
-                d_h_next: &dh_next,
-            },
-            dg,
-            &mut dc_next,
-            h,
-        );
-        if t > 0 {
-            // dh_{t-1} = dG_t · W_hhᵀ
-            dh_next.fill(0.0);
-            matmul_acc(
-                &mut dh_next,
-                dg,
-                (d.batch, 4 * h, h),
-                Rhs::Transposed(w_hh),
-                threads,
-            );
-        }
+    {
+        let groups = row_groups(d.batch);
+        let threads = groups.len() == 1;
+        let dg = Shared::new(&mut d_projected, d.batch, 4 * h);
+        groups.into_par_iter().for_each(|rows| {
+            // SAFETY: the groups' row ranges are disjoint, so are the slices each one takes.
+            unsafe { backward_rows(&dg, d_hs, saved, rows, w_hh, d, threads) }
+        });
     }
-    // dW_hh = Σ_{t ≥ 1} h_{t-1}ᵀ · dG_t, as one GEMM over all steps.
+    // dW_hh = Σ_{t ≥ 1} h_{t-1}ᵀ · dG_t, as one GEMM over all steps and rows.
     let mut d_w_hh = vec![0f32; h * 4 * h];
     if d.steps > 1 {
         let k = (d.steps - 1) * d.batch;
-        let (lhs, rhs) = (&part.hs[..k * h], &d_projected[gate_step..]);
+        let (lhs, rhs) = (&saved.hs[..k * h], &d_projected[gate_step..]);
         assert_eq!(rhs.len(), k * 4 * h, "d_projected after step 0 is [k, 4H]");
         // SAFETY: `lhs` is read as an [H, k] matrix (column stride H, row stride 1) and `rhs` as
         // [k, 4H] row-major; both slices hold exactly those extents, and `d_w_hh` is [H, 4H].
@@ -308,16 +138,169 @@ fn backward_rows(
                 false,
                 false,
                 false,
-                parallelism(h, 4 * h, k, threads),
+                parallelism(h, 4 * h, k, true),
             );
         }
     }
     (d_projected, d_w_hh)
 }
 
-/// Whether a GEMM may use threads: only when the batch was not already split across them.
-fn gemm_threads(single_group: bool) -> bool {
-    single_group
+/// Contiguous groups of batch rows, one per thread, at least 8 rows each.
+fn row_groups(batch: usize) -> Vec<Range<usize>> {
+    let n = rayon::current_num_threads().min(batch / 8).max(1);
+    (0..n).map(|k| k * batch / n..(k + 1) * batch / n).collect()
+}
+
+/// A time-major `[T, B, width]` buffer that the row groups' threads write together, each only
+/// its own rows of each step.
+struct Shared {
+    ptr: *mut f32,
+    len: usize,
+    batch: usize,
+    width: usize,
+}
+
+// SAFETY: `Shared` hands out only the slices `rows` asks for; callers keep them disjoint.
+unsafe impl Send for Shared {}
+// SAFETY: as above.
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    fn new(buf: &mut [f32], batch: usize, width: usize) -> Self {
+        Shared {
+            ptr: buf.as_mut_ptr(),
+            len: buf.len(),
+            batch,
+            width,
+        }
+    }
+
+    /// Rows `rows` of step `t`.
+    ///
+    /// # Safety
+    /// No two slices alive at once may overlap (distinct steps or disjoint rows), and the buffer
+    /// `new` was given must outlive them.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn rows(&self, t: usize, rows: &Range<usize>) -> &mut [f32] {
+        let start = (t * self.batch + rows.start) * self.width;
+        let len = rows.len() * self.width;
+        assert!(
+            start + len <= self.len,
+            "rows {rows:?} of step {t} out of bounds"
+        );
+        // SAFETY: in bounds (checked above); exclusivity is the caller's promise.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(start), len) }
+    }
+}
+
+/// Rows `rows` of step `t` of a read-only time-major `[T, B, width]` array.
+fn rows_of<'a>(all: &'a [f32], d: Dims, width: usize, t: usize, rows: &Range<usize>) -> &'a [f32] {
+    let base = t * d.batch * width;
+    &all[base + rows.start * width..base + rows.end * width]
+}
+
+/// The forward recurrence over one group of rows, on this thread.
+///
+/// # Safety
+/// No other thread may use the same `rows` of these buffers.
+unsafe fn forward_rows(
+    gates: &Shared,
+    hs: &Shared,
+    kept: Option<&(Shared, Shared)>,
+    rows: Range<usize>,
+    w_hh: &[f32],
+    d: Dims,
+    threads: bool,
+) {
+    let (h, n) = (d.hidden, rows.len());
+    // Not kept: the previous and current cell state, and the tanh, in local buffers.
+    let mut local = vec![0f32; if kept.is_some() { 0 } else { 3 * n * h }];
+    let zero = vec![0f32; n * h];
+    for t in 0..d.steps {
+        // SAFETY (all `rows` calls): this group's rows only; steps t-1 and t are distinct.
+        let g = unsafe { gates.rows(t, &rows) };
+        let h_t = unsafe { hs.rows(t, &rows) };
+        if t > 0 {
+            // gates += h_{t-1} · W_hh
+            let prev: &[f32] = unsafe { hs.rows(t - 1, &rows) };
+            matmul_acc(g, prev, (n, h, 4 * h), Rhs::AsIs(w_hh), threads);
+        }
+        match kept {
+            Some((cells, cells_tanh)) => {
+                let c_prev: &[f32] = if t > 0 {
+                    unsafe { cells.rows(t - 1, &rows) }
+                } else {
+                    &zero
+                };
+                let c = unsafe { cells.rows(t, &rows) };
+                let ct = unsafe { cells_tanh.rows(t, &rows) };
+                simd::forward_step(g, c_prev, c, ct, h_t, h);
+            }
+            None => {
+                // Ping-pong: the previous step's cell is in the other half.
+                let (cells, ct) = local.split_at_mut(2 * n * h);
+                let (a, b) = cells.split_at_mut(n * h);
+                let (c_prev, c) = match t {
+                    0 => (&zero[..], a),
+                    _ if t % 2 == 1 => (&*a, b),
+                    _ => (&*b, a),
+                };
+                simd::forward_step(g, c_prev, c, ct, h_t, h);
+            }
+        }
+    }
+}
+
+/// The backward recurrence over one group of rows, on this thread: writes its rows of
+/// `d_projected`.
+///
+/// # Safety
+/// No other thread may use the same `rows` of `d_projected`.
+unsafe fn backward_rows(
+    d_projected: &Shared,
+    d_hs: &[f32],
+    saved: &Saved,
+    rows: Range<usize>,
+    w_hh: &[f32],
+    d: Dims,
+    threads: bool,
+) {
+    let (h, n) = (d.hidden, rows.len());
+    let mut dh_next = vec![0f32; n * h];
+    let mut dc_next = vec![0f32; n * h];
+    let zero = vec![0f32; n * h];
+    for t in (0..d.steps).rev() {
+        let c_prev = if t > 0 {
+            rows_of(&saved.cells, d, h, t - 1, &rows)
+        } else {
+            &zero
+        };
+        // SAFETY: this group's rows only, one step at a time.
+        let dg = unsafe { d_projected.rows(t, &rows) };
+        simd::backward_step(
+            simd::Backward {
+                gates: rows_of(&saved.gates, d, 4 * h, t, &rows),
+                cell_tanh: rows_of(&saved.cells_tanh, d, h, t, &rows),
+                cell_prev: c_prev,
+                d_h: rows_of(d_hs, d, h, t, &rows),
+                d_h_next: &dh_next,
+            },
+            dg,
+            &mut dc_next,
+            h,
+        );
+        if t > 0 {
+            // dh_{t-1} = dG_t · W_hhᵀ
+            dh_next.fill(0.0);
+            matmul_acc(
+                &mut dh_next,
+                dg,
+                (n, 4 * h, h),
+                Rhs::Transposed(w_hh),
+                threads,
+            );
+        }
+    }
 }
 
 /// The recurrent weight as the right-hand side of a step's GEMM.
@@ -524,7 +507,8 @@ mod simd {
         const LN2_HI: f32 = 0.693_359_4;
         const LN2_LO: f32 = -2.121_944_4e-4;
         let x = x.clamp(-87.3, 88.3);
-        let n = (x * LOG2E + ROUND) - ROUND;
+        let shifted = x * LOG2E + ROUND;
+        let n = shifted - ROUND;
         let r = x - n * LN2_HI - n * LN2_LO;
         let p = 1.987_569_1e-4_f32;
         let p = p * r + 1.398_199_9e-3;
@@ -533,8 +517,11 @@ mod simd {
         let p = p * r + 0.166_666_65;
         let p = p * r + 0.5;
         let y = p * r * r + r + 1.0;
-        // 2ⁿ built from its exponent bits; n ∈ [-126, 127] after the clamp.
-        y * f32::from_bits(((n as i32 + 127) << 23) as u32)
+        // 2ⁿ built from its exponent bits; n ∈ [-126, 127] after the clamp. n is also the low
+        // bits of `shifted`, read as an integer: no float-to-int conversion, which would not
+        // vectorise (Rust's saturating `as` needs a NaN check per lane).
+        let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits());
+        y * f32::from_bits(n_bits.wrapping_add(127) << 23)
     }
 
     /// `tanh x`: Cephes' odd polynomial near zero (where `1 − 2/(e²ˣ+1)` would lose relative
