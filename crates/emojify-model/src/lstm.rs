@@ -64,21 +64,31 @@ impl FusedLstm {
     }
 
     /// `x [T, B, input]` → `[T, B, H]`. Time-major keeps each step's slice of the projected
-    /// input, and each step's output, contiguous (measured in docs/benchmarks.md).
+    /// input, and each step's output, contiguous (measured in docs/benchmarks.md). On the CPU
+    /// backends the whole layer is one operation ([`lstm_op`]); elsewhere it is composed.
     pub fn forward_time_major(&self, x: Tensor<3>) -> Tensor<3> {
-        let [steps, batch, input] = x.dims();
-        let hidden = self.hidden();
-        let device = x.device();
-        // One matmul for the input projection of all steps, bias folded in.
-        let projected = (x.reshape([steps * batch, input]).matmul(self.w_ih.val())
-            + self.bias.val().unsqueeze::<2>())
-        .reshape([steps, batch, 4 * hidden]);
-        if lstm_op::available(&device) {
-            lstm_op::recurrence(projected, self.w_hh.val())
+        let (w_ih, bias, w_hh) = (self.w_ih.val(), self.bias.val(), self.w_hh.val());
+        if lstm_op::available(&x.device()) {
+            lstm_op::layer(x, w_ih, bias, w_hh)
         } else {
-            composed_recurrence(projected, self.w_hh.val())
+            composed_layer(x, w_ih, bias, w_hh)
         }
     }
+}
+
+/// The layer from tensor ops: one matmul for the input projection of all steps (bias folded
+/// in), then [`composed_recurrence`].
+pub fn composed_layer(
+    x: Tensor<3>,
+    w_ih: Tensor<2>,
+    bias: Tensor<1>,
+    w_hh: Tensor<2>,
+) -> Tensor<3> {
+    let [steps, batch, input] = x.dims();
+    let [_, four_h] = w_ih.dims();
+    let projected = (x.reshape([steps * batch, input]).matmul(w_ih) + bias.unsqueeze::<2>())
+        .reshape([steps, batch, four_h]);
+    composed_recurrence(projected, w_hh)
 }
 
 /// The recurrence from tensor ops, one small graph per step: what backends without

@@ -1,36 +1,49 @@
-//! The LSTM recurrence on plain `f32` slices: forward and hand-written backward (BPTT) for the
-//! CPU backends. burn composes each step from ~15 tensor ops, each a separate pass over memory
-//! with scalar `exp`/`tanh`; here a step is one GEMM plus one fused, vectorised pass over the
-//! gates, and the backward needs no autodiff graph.
+//! One LSTM layer on plain `f32` slices — input projection, recurrence, and a hand-written
+//! backward (BPTT) — for the CPU backends. burn composes each step from ~15 tensor ops, each a
+//! separate pass over memory with scalar `exp`/`tanh`; here a step is two GEMMs plus one fused,
+//! vectorised pass over the gates, and the backward needs no autodiff graph.
 //!
-//! Layout is time-major and gates are fused as in [`crate::lstm::FusedLstm`]: `projected
-//! [T, B, 4H]` (input projection plus bias, gate order i, f, g, o), `w_hh [H, 4H]`.
+//! Layout is time-major and gates are fused as in [`crate::lstm::FusedLstm`]: `x [T, B, in]`,
+//! `w_ih [in, 4H]`, `bias [4H]`, `w_hh [H, 4H]`, gate order i, f, g, o.
 
 use std::ops::Range;
 
 use rayon::prelude::*;
 
-/// Sizes of one recurrence.
+/// Sizes of one layer's run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dims {
     pub steps: usize,
     pub batch: usize,
+    pub input: usize,
     pub hidden: usize,
 }
 
-impl Dims {
-    fn step(&self) -> usize {
-        self.batch * self.hidden
-    }
+/// The layer's weights, row-major.
+#[derive(Debug, Clone, Copy)]
+pub struct Weights<'a> {
+    /// `[in, 4H]`.
+    pub w_ih: &'a [f32],
+    /// `[4H]`.
+    pub bias: &'a [f32],
+    /// `[H, 4H]`.
+    pub w_hh: &'a [f32],
+}
 
-    fn gate_step(&self) -> usize {
-        4 * self.step()
+impl Weights<'_> {
+    fn check(&self, d: Dims) {
+        let four_h = 4 * d.hidden;
+        assert_eq!(self.w_ih.len(), d.input * four_h, "w_ih is [in, 4H]");
+        assert_eq!(self.bias.len(), four_h, "bias is [4H]");
+        assert_eq!(self.w_hh.len(), d.hidden * four_h, "w_hh is [H, 4H]");
     }
 }
 
 /// What the backward pass needs from the forward pass, each array time-major over all rows.
 #[derive(Debug, Clone, Default)]
 pub struct Saved {
+    /// `[T, B, in]`: the input.
+    x: Vec<f32>,
     /// `[T, B, H]`.
     hs: Vec<f32>,
     /// `[T, B, 4H]`: σ(i), σ(f), tanh(g), σ(o).
@@ -41,108 +54,143 @@ pub struct Saved {
     cells_tanh: Vec<f32>,
 }
 
-/// Runs the recurrence from a zero state and returns every step's hidden state `[T, B, H]`,
-/// and with `save` what [`backward`] needs. Batch rows are independent, so the batch is split
-/// into one group of rows per thread, each running all steps on its own — no synchronisation
-/// per step. The input projection is activated in place and becomes the saved gates.
-pub fn forward(
-    mut projected: Vec<f32>,
-    w_hh: &[f32],
-    d: Dims,
-    save: bool,
-) -> (Vec<f32>, Option<Saved>) {
-    assert_eq!(
-        projected.len(),
-        d.steps * d.gate_step(),
-        "projected is [T, B, 4H]"
-    );
-    assert_eq!(w_hh.len(), d.hidden * 4 * d.hidden, "w_hh is [H, 4H]");
-    let mut hs = vec![0f32; d.steps * d.step()];
-    let saved_len = if save { d.steps * d.step() } else { 0 };
+/// The gradients of one layer; `x` only when asked for.
+#[derive(Debug, Clone)]
+pub struct Grads {
+    pub x: Option<Vec<f32>>,
+    pub w_ih: Vec<f32>,
+    pub bias: Vec<f32>,
+    pub w_hh: Vec<f32>,
+}
+
+/// Runs the layer from a zero state and returns every step's hidden state `[T, B, H]`, and
+/// with `save` what [`backward`] needs. Batch rows are independent, so the batch is split into
+/// one group of rows per thread, each running all steps on its own — no synchronisation per
+/// step.
+pub fn forward(x: Vec<f32>, w: Weights<'_>, d: Dims, save: bool) -> (Vec<f32>, Option<Saved>) {
+    assert_eq!(x.len(), d.steps * d.batch * d.input, "x is [T, B, in]");
+    w.check(d);
+    let (step, h) = (d.batch * d.hidden, d.hidden);
+    let mut hs = vec![0f32; d.steps * step];
+    let mut gates = vec![0f32; if save { d.steps } else { 1 } * 4 * step];
+    let saved_len = if save { d.steps * step } else { 0 };
     let (mut cells, mut cells_tanh) = (vec![0f32; saved_len], vec![0f32; saved_len]);
     {
         let groups = row_groups(d.batch);
         let threads = groups.len() == 1;
-        let gates = Shared::new(&mut projected, d.batch, 4 * d.hidden);
-        let out = Shared::new(&mut hs, d.batch, d.hidden);
-        let kept = save.then(|| {
-            (
-                Shared::new(&mut cells, d.batch, d.hidden),
-                Shared::new(&mut cells_tanh, d.batch, d.hidden),
-            )
+        let out = Shared::new(&mut hs, d.batch, h);
+        let buffers = save.then(|| Kept {
+            gates: Shared::new(&mut gates, d.batch, 4 * h),
+            cells: Shared::new(&mut cells, d.batch, h),
+            cells_tanh: Shared::new(&mut cells_tanh, d.batch, h),
         });
         groups.into_par_iter().for_each(|rows| {
             // SAFETY: the groups' row ranges are disjoint, so are the slices each one takes.
-            unsafe { forward_rows(&gates, &out, kept.as_ref(), rows, w_hh, d, threads) }
+            unsafe { forward_rows(&x, &out, buffers.as_ref(), rows, w, d, threads) }
         });
     }
     let saved = save.then(|| Saved {
+        x,
         hs: hs.clone(),
-        gates: projected,
+        gates,
         cells,
         cells_tanh,
     });
     (hs, saved)
 }
 
-/// Gradients of the recurrence given the gradient of every step's hidden state `d_hs [T, B, H]`
-/// and what the forward pass saved: returns `(d_projected [T, B, 4H], d_w_hh [H, 4H])`.
-pub fn backward(d_hs: &[f32], saved: &Saved, w_hh: &[f32], d: Dims) -> (Vec<f32>, Vec<f32>) {
-    let (h, step, gate_step) = (d.hidden, d.step(), d.gate_step());
+/// Gradients of the layer given the gradient of every step's hidden state `d_hs [T, B, H]` and
+/// what the forward pass saved; the input's gradient only with `need_x` (a frozen embedding
+/// below needs none).
+pub fn backward(d_hs: &[f32], saved: &Saved, w: Weights<'_>, d: Dims, need_x: bool) -> Grads {
+    w.check(d);
+    let (h, four_h) = (d.hidden, 4 * d.hidden);
+    let (step, rows_all) = (d.batch * h, d.steps * d.batch);
     assert_eq!(d_hs.len(), d.steps * step, "d_hs is [T, B, H]");
     assert_eq!(
         saved.gates.len(),
-        d.steps * gate_step,
+        rows_all * four_h,
         "saved gates are [T, B, 4H]"
     );
-    assert_eq!(
-        saved.cells.len(),
-        d.steps * step,
-        "saved cells are [T, B, H]"
-    );
-    let mut d_projected = vec![0f32; d.steps * gate_step];
+    let mut dp = vec![0f32; rows_all * four_h];
     {
         let groups = row_groups(d.batch);
         let threads = groups.len() == 1;
-        let dg = Shared::new(&mut d_projected, d.batch, 4 * h);
+        let dg = Shared::new(&mut dp, d.batch, four_h);
         groups.into_par_iter().for_each(|rows| {
             // SAFETY: the groups' row ranges are disjoint, so are the slices each one takes.
-            unsafe { backward_rows(&dg, d_hs, saved, rows, w_hh, d, threads) }
+            unsafe { backward_rows(&dg, d_hs, saved, rows, w.w_hh, d, threads) }
         });
     }
-    // dW_hh = Σ_{t ≥ 1} h_{t-1}ᵀ · dG_t, as one GEMM over all steps and rows.
-    let mut d_w_hh = vec![0f32; h * 4 * h];
+    // The weight gradients are sums over every step and row: one GEMM each.
+    let mut w_hh = vec![0f32; h * four_h];
     if d.steps > 1 {
+        // Σ_{t ≥ 1} h_{t-1}ᵀ · dG_t
         let k = (d.steps - 1) * d.batch;
-        let (lhs, rhs) = (&saved.hs[..k * h], &d_projected[gate_step..]);
-        assert_eq!(rhs.len(), k * 4 * h, "d_projected after step 0 is [k, 4H]");
-        // SAFETY: `lhs` is read as an [H, k] matrix (column stride H, row stride 1) and `rhs` as
-        // [k, 4H] row-major; both slices hold exactly those extents, and `d_w_hh` is [H, 4H].
-        unsafe {
-            gemm::gemm(
-                h,
-                4 * h,
-                k,
-                d_w_hh.as_mut_ptr(),
-                1,
-                (4 * h) as isize,
-                false,
-                lhs.as_ptr(),
-                h as isize,
-                1,
-                rhs.as_ptr(),
-                1,
-                (4 * h) as isize,
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                parallelism(h, 4 * h, k, true),
-            );
+        transposed_times(
+            &mut w_hh,
+            &saved.hs[..k * h],
+            &dp[d.batch * four_h..],
+            (h, k, four_h),
+        );
+    }
+    let mut w_ih = vec![0f32; d.input * four_h];
+    transposed_times(&mut w_ih, &saved.x, &dp, (d.input, rows_all, four_h));
+    let mut bias = vec![0f32; four_h];
+    for row in dp.chunks_exact(four_h) {
+        for (acc, v) in bias.iter_mut().zip(row) {
+            *acc += v;
         }
     }
-    (d_projected, d_w_hh)
+    let x = need_x.then(|| {
+        let mut dx = vec![0f32; rows_all * d.input];
+        matmul_acc(
+            &mut dx,
+            &dp,
+            (rows_all, four_h, d.input),
+            Rhs::Transposed(w.w_ih),
+            true,
+        );
+        dx
+    });
+    Grads {
+        x,
+        w_ih,
+        bias,
+        w_hh,
+    }
+}
+
+/// `dst [m, n] = aᵀ · b` for `a [k, m]` and `b [k, n]`, both row-major.
+fn transposed_times(dst: &mut [f32], a: &[f32], b: &[f32], (m, k, n): (usize, usize, usize)) {
+    assert_eq!(dst.len(), m * n, "dst is [m, n]");
+    assert_eq!(a.len(), k * m, "a is [k, m]");
+    assert_eq!(b.len(), k * n, "b is [k, n]");
+    // SAFETY: `a` is read as aᵀ [m, k] (column stride m, row stride 1), `b` as [k, n]
+    // row-major, `dst` as [m, n] row-major; the asserts above bound every index.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            a.as_ptr(),
+            m as isize,
+            1,
+            b.as_ptr(),
+            1,
+            n as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism(m, n, k, true),
+        );
+    }
 }
 
 /// Contiguous groups of batch rows, one per thread, at least 8 rows each.
@@ -193,71 +241,82 @@ impl Shared {
     }
 }
 
+/// The forward buffers kept for the backward pass.
+struct Kept {
+    gates: Shared,
+    cells: Shared,
+    cells_tanh: Shared,
+}
+
 /// Rows `rows` of step `t` of a read-only time-major `[T, B, width]` array.
 fn rows_of<'a>(all: &'a [f32], d: Dims, width: usize, t: usize, rows: &Range<usize>) -> &'a [f32] {
     let base = t * d.batch * width;
     &all[base + rows.start * width..base + rows.end * width]
 }
 
-/// The forward recurrence over one group of rows, on this thread.
+/// The forward pass over one group of rows, on this thread.
 ///
 /// # Safety
 /// No other thread may use the same `rows` of these buffers.
 unsafe fn forward_rows(
-    gates: &Shared,
+    x: &[f32],
     hs: &Shared,
-    kept: Option<&(Shared, Shared)>,
+    kept: Option<&Kept>,
     rows: Range<usize>,
-    w_hh: &[f32],
+    w: Weights<'_>,
     d: Dims,
     threads: bool,
 ) {
     let (h, n) = (d.hidden, rows.len());
-    // Not kept: the previous and current cell state, and the tanh, in local buffers.
-    let mut local = vec![0f32; if kept.is_some() { 0 } else { 3 * n * h }];
+    // Not kept: this step's gates, the previous and current cell, and its tanh, locally.
+    let mut local = vec![0f32; if kept.is_some() { 0 } else { 7 * n * h }];
     let zero = vec![0f32; n * h];
     for t in 0..d.steps {
         // SAFETY (all `rows` calls): this group's rows only; steps t-1 and t are distinct.
-        let g = unsafe { gates.rows(t, &rows) };
         let h_t = unsafe { hs.rows(t, &rows) };
-        if t > 0 {
-            // gates += h_{t-1} · W_hh
-            let prev: &[f32] = unsafe { hs.rows(t - 1, &rows) };
-            matmul_acc(g, prev, (n, h, 4 * h), Rhs::AsIs(w_hh), threads);
-        }
-        match kept {
-            Some((cells, cells_tanh)) => {
-                let c_prev: &[f32] = if t > 0 {
-                    unsafe { cells.rows(t - 1, &rows) }
+        let (g, c_prev, c, ct): (&mut [f32], &[f32], &mut [f32], &mut [f32]) = match kept {
+            Some(k) => (
+                unsafe { k.gates.rows(t, &rows) },
+                if t > 0 {
+                    unsafe { k.cells.rows(t - 1, &rows) }
                 } else {
                     &zero
-                };
-                let c = unsafe { cells.rows(t, &rows) };
-                let ct = unsafe { cells_tanh.rows(t, &rows) };
-                simd::forward_step(g, c_prev, c, ct, h_t, h);
-            }
+                },
+                unsafe { k.cells.rows(t, &rows) },
+                unsafe { k.cells_tanh.rows(t, &rows) },
+            ),
             None => {
+                let (g, rest) = local.split_at_mut(4 * n * h);
+                let (cells, ct) = rest.split_at_mut(2 * n * h);
                 // Ping-pong: the previous step's cell is in the other half.
-                let (cells, ct) = local.split_at_mut(2 * n * h);
                 let (a, b) = cells.split_at_mut(n * h);
                 let (c_prev, c) = match t {
                     0 => (&zero[..], a),
                     _ if t % 2 == 1 => (&*a, b),
                     _ => (&*b, a),
                 };
-                simd::forward_step(g, c_prev, c, ct, h_t, h);
+                (g, c_prev, c, ct)
             }
+        };
+        // gates = x_t · W_ih (+ h_{t-1} · W_hh); the bias is added in the element-wise pass.
+        g.fill(0.0);
+        let x_t = rows_of(x, d, d.input, t, &rows);
+        matmul_acc(g, x_t, (n, d.input, 4 * h), Rhs::AsIs(w.w_ih), threads);
+        if t > 0 {
+            let prev: &[f32] = unsafe { hs.rows(t - 1, &rows) };
+            matmul_acc(g, prev, (n, h, 4 * h), Rhs::AsIs(w.w_hh), threads);
         }
+        simd::forward_step(g, w.bias, c_prev, c, ct, h_t, h);
     }
 }
 
-/// The backward recurrence over one group of rows, on this thread: writes its rows of
-/// `d_projected`.
+/// The backward recurrence over one group of rows, on this thread: writes its rows of the
+/// pre-activation gate gradients `dp`.
 ///
 /// # Safety
-/// No other thread may use the same `rows` of `d_projected`.
+/// No other thread may use the same `rows` of `dp`.
 unsafe fn backward_rows(
-    d_projected: &Shared,
+    dp: &Shared,
     d_hs: &[f32],
     saved: &Saved,
     rows: Range<usize>,
@@ -276,7 +335,7 @@ unsafe fn backward_rows(
             &zero
         };
         // SAFETY: this group's rows only, one step at a time.
-        let dg = unsafe { d_projected.rows(t, &rows) };
+        let dg = unsafe { dp.rows(t, &rows) };
         simd::backward_step(
             simd::Backward {
                 gates: rows_of(&saved.gates, d, 4 * h, t, &rows),
@@ -303,11 +362,11 @@ unsafe fn backward_rows(
     }
 }
 
-/// The recurrent weight as the right-hand side of a step's GEMM.
+/// A weight as the right-hand side of a GEMM.
 enum Rhs<'a> {
-    /// `W_hh [H, 4H]` as stored.
+    /// `[k, n]` as stored.
     AsIs(&'a [f32]),
-    /// `W_hhᵀ [4H, H]`, read through strides.
+    /// Stored `[n, k]`, read transposed through strides.
     Transposed(&'a [f32]),
 }
 
@@ -374,10 +433,11 @@ mod simd {
         pub d_h_next: &'a [f32],
     }
 
-    /// Activates `gates [B, 4H]` in place, writes the new `cell [B, H]` from `cell_prev`, its
+    /// Adds `bias [4H]` to and activates `gates [B, 4H]` in place, writes the new `cell [B, H]` from `cell_prev`, its
     /// tanh, and the new hidden state.
     pub fn forward_step(
         gates: &mut [f32],
+        bias: &[f32],
         cell_prev: &[f32],
         cell: &mut [f32],
         cell_tanh: &mut [f32],
@@ -387,9 +447,9 @@ mod simd {
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
             // SAFETY: the CPU has the features the function was compiled for.
-            return unsafe { forward_step_avx2(gates, cell_prev, cell, cell_tanh, h_out, h) };
+            return unsafe { forward_step_avx2(gates, bias, cell_prev, cell, cell_tanh, h_out, h) };
         }
-        forward_step_body(gates, cell_prev, cell, cell_tanh, h_out, h)
+        forward_step_body(gates, bias, cell_prev, cell, cell_tanh, h_out, h)
     }
 
     /// Writes the pre-activation gate gradients `dg [B, 4H]` and carries `dc` through `dc_next`.
@@ -406,13 +466,14 @@ mod simd {
     #[target_feature(enable = "avx2,fma")]
     fn forward_step_avx2(
         gates: &mut [f32],
+        bias: &[f32],
         cell_prev: &[f32],
         cell: &mut [f32],
         cell_tanh: &mut [f32],
         h_out: &mut [f32],
         h: usize,
     ) {
-        forward_step_body(gates, cell_prev, cell, cell_tanh, h_out, h)
+        forward_step_body(gates, bias, cell_prev, cell, cell_tanh, h_out, h)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -424,6 +485,7 @@ mod simd {
     #[inline(always)]
     fn forward_step_body(
         gates: &mut [f32],
+        bias: &[f32],
         cell_prev: &[f32],
         cell: &mut [f32],
         cell_tanh: &mut [f32],
@@ -436,6 +498,9 @@ mod simd {
             .zip(cell_tanh.chunks_exact_mut(h))
             .zip(h_out.chunks_exact_mut(h));
         for (((g, (cp, c)), ct), h_row) in rows {
+            for (v, b) in g.iter_mut().zip(bias) {
+                *v += b;
+            }
             let (ifg, o) = g.split_at_mut(3 * h);
             let (i_f, gg) = ifg.split_at_mut(2 * h);
             sigmoid_slice(i_f);
@@ -545,10 +610,10 @@ mod simd {
 mod tests {
     use super::*;
 
-    /// The recurrence in f64 with the textbook formulas, for reference.
-    fn reference(projected: &[f32], w: &[f32], d: Dims) -> Vec<f64> {
-        let (h, b) = (d.hidden, d.batch);
-        let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
+    /// The layer in f64 with the textbook formulas, for reference.
+    fn reference(x: &[f32], w: Weights<'_>, d: Dims) -> Vec<f64> {
+        let (h, b, n_in) = (d.hidden, d.batch, d.input);
+        let sig = |v: f64| 1.0 / (1.0 + (-v).exp());
         let mut hs = vec![0f64; d.steps * b * h];
         let mut c = vec![0f64; b * h];
         let mut prev = vec![0f64; b * h];
@@ -556,18 +621,19 @@ mod tests {
             for r in 0..b {
                 let mut g = vec![0f64; 4 * h];
                 for (k, gk) in g.iter_mut().enumerate() {
-                    *gk = f64::from(projected[(t * b + r) * 4 * h + k])
-                        + (0..h)
-                            .map(|m| prev[r * h + m] * f64::from(w[m * 4 * h + k]))
-                            .sum::<f64>();
+                    let xin: f64 = (0..n_in)
+                        .map(|m| {
+                            f64::from(x[(t * b + r) * n_in + m]) * f64::from(w.w_ih[m * 4 * h + k])
+                        })
+                        .sum();
+                    let rec: f64 = (0..h)
+                        .map(|m| prev[r * h + m] * f64::from(w.w_hh[m * 4 * h + k]))
+                        .sum();
+                    *gk = xin + rec + f64::from(w.bias[k]);
                 }
                 for j in 0..h {
-                    let (i, f, gg, o) = (
-                        sig(g[j]),
-                        sig(g[h + j]),
-                        g[2 * h + j].tanh(),
-                        sig(g[3 * h + j]),
-                    );
+                    let (i, f) = (sig(g[j]), sig(g[h + j]));
+                    let (gg, o) = (g[2 * h + j].tanh(), sig(g[3 * h + j]));
                     c[r * h + j] = f * c[r * h + j] + i * gg;
                     hs[(t * b + r) * h + j] = o * c[r * h + j].tanh();
                 }
@@ -592,8 +658,28 @@ mod tests {
     const D: Dims = Dims {
         steps: 4,
         batch: 3,
+        input: 3,
         hidden: 5,
     };
+
+    /// Random inputs and weights for `d`: `(x, w_ih, bias, w_hh)`.
+    fn case(d: Dims, seed: u32) -> (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>) {
+        let four_h = 4 * d.hidden;
+        (
+            values(d.steps * d.batch * d.input, seed, 1.5),
+            values(d.input * four_h, seed + 1, 0.7),
+            values(four_h, seed + 2, 0.5),
+            values(d.hidden * four_h, seed + 3, 0.6),
+        )
+    }
+
+    fn weights<'a>(c: &'a (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>)) -> Weights<'a> {
+        Weights {
+            w_ih: &c.1,
+            bias: &c.2,
+            w_hh: &c.3,
+        }
+    }
 
     #[test]
     fn activations_match_f64() {
@@ -626,77 +712,83 @@ mod tests {
     }
 
     #[test]
-    fn forward_matches_the_textbook_recurrence() {
-        let p = values(D.steps * D.batch * 4 * D.hidden, 1, 2.0);
-        let w = values(D.hidden * 4 * D.hidden, 2, 0.7);
-        let (hs, saved) = forward(p.clone(), &w, D, true);
-        let want = reference(&p, &w, D);
+    fn forward_matches_the_textbook_layer() {
+        let c = case(D, 1);
+        let (hs, saved) = forward(c.0.clone(), weights(&c), D, true);
+        let want = reference(&c.0, weights(&c), D);
         for (a, b) in hs.iter().zip(&want) {
             assert!((f64::from(*a) - b).abs() < 1e-6, "{a} vs {b}");
         }
-        let (plain, none) = forward(p, &w, D, false);
+        let (plain, none) = forward(c.0.clone(), weights(&c), D, false);
         assert_eq!(plain, hs, "saving does not change the result");
         assert!(none.is_none() && saved.is_some());
     }
 
-    /// Finite differences of `L = Σ d_hs ⊙ hs` (f64 reference) against the analytic gradients.
+    /// Finite differences of `L = Σ d_hs ⊙ hs` (f64 reference) against the analytic gradients
+    /// of all four inputs.
     #[test]
     fn backward_matches_finite_differences() {
-        let p = values(D.steps * D.batch * 4 * D.hidden, 3, 1.5);
-        let w = values(D.hidden * 4 * D.hidden, 4, 0.6);
-        let d_hs = values(D.steps * D.batch * D.hidden, 5, 1.0);
-        let (_, saved) = forward(p.clone(), &w, D, true);
-        let saved = saved.expect("saved");
-        let (dp, dw) = backward(&d_hs, &saved, &w, D);
-        let loss = |p: &[f32], w: &[f32]| -> f64 {
-            reference(p, w, D)
-                .iter()
-                .zip(&d_hs)
-                .map(|(h, g)| h * f64::from(*g))
-                .sum()
+        let c = case(D, 3);
+        let d_hs = values(D.steps * D.batch * D.hidden, 9, 1.0);
+        let (_, saved) = forward(c.0.clone(), weights(&c), D, true);
+        let grads = backward(&d_hs, &saved.expect("saved"), weights(&c), D, true);
+        let loss = |c: &(Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>)| -> f64 {
+            let hs = reference(&c.0, weights(c), D);
+            hs.iter().zip(&d_hs).map(|(h, g)| h * f64::from(*g)).sum()
         };
         let eps = 1e-3f32;
-        let check = |analytic: &[f32], which: usize| {
-            for (k, &a) in analytic.iter().enumerate() {
-                let (mut p1, mut w1, mut p2, mut w2) = (p.clone(), w.clone(), p.clone(), w.clone());
-                if which == 0 {
-                    p1[k] += eps;
-                    p2[k] -= eps;
-                } else {
-                    w1[k] += eps;
-                    w2[k] -= eps;
-                }
-                let numeric = (loss(&p1, &w1) - loss(&p2, &w2)) / (2.0 * f64::from(eps));
+        let analytic = [
+            grads.x.clone().expect("asked for dx"),
+            grads.w_ih.clone(),
+            grads.bias.clone(),
+            grads.w_hh.clone(),
+        ];
+        for (which, values) in analytic.iter().enumerate() {
+            for (k, &a) in values.iter().enumerate() {
+                let nudged = |by: f32| {
+                    let mut c2 = c.clone();
+                    let v = match which {
+                        0 => &mut c2.0,
+                        1 => &mut c2.1,
+                        2 => &mut c2.2,
+                        _ => &mut c2.3,
+                    };
+                    v[k] += by;
+                    loss(&c2)
+                };
+                let numeric = (nudged(eps) - nudged(-eps)) / (2.0 * f64::from(eps));
                 assert!(
                     (numeric - f64::from(a)).abs() < 2e-3,
-                    "{which}[{k}]: {a} vs {numeric}"
+                    "input {which}[{k}]: {a} vs {numeric}"
                 );
             }
-        };
-        check(&dp, 0);
-        check(&dw, 1);
+        }
+        let (_, saved) = forward(c.0.clone(), weights(&c), D, true);
+        let without = backward(&d_hs, &saved.expect("saved"), weights(&c), D, false);
+        assert!(without.x.is_none(), "no input gradient unless asked");
+        assert_eq!(without.w_hh, grads.w_hh);
     }
 
     #[test]
     fn one_step_has_no_recurrent_gradient() {
         let d = Dims { steps: 1, ..D };
-        let p = values(d.batch * 4 * d.hidden, 6, 1.0);
-        let w = values(d.hidden * 4 * d.hidden, 7, 1.0);
-        let (hs, saved) = forward(p, &w, d, true);
-        let (_, dw) = backward(&hs, &saved.expect("saved"), &w, d);
-        assert!(dw.iter().all(|&v| v == 0.0));
+        let c = case(d, 6);
+        let (hs, saved) = forward(c.0.clone(), weights(&c), d, true);
+        let grads = backward(&hs, &saved.expect("saved"), weights(&c), d, false);
+        assert!(grads.w_hh.iter().all(|&v| v == 0.0));
+        assert!(grads.w_ih.iter().any(|&v| v != 0.0));
     }
 
-    /// Splitting the batch across threads changes nothing but the summation order of `d_w_hh`.
+    /// Splitting the batch across threads changes nothing but summation order.
     #[test]
     fn row_groups_on_threads_agree_with_one_group() {
         let d = Dims {
             steps: 4,
             batch: 27,
+            input: 7,
             hidden: 6,
         };
-        let p = values(d.steps * d.batch * 4 * d.hidden, 8, 1.5);
-        let w = values(d.hidden * 4 * d.hidden, 9, 0.6);
+        let c = case(d, 8);
         let d_hs = values(d.steps * d.batch * d.hidden, 10, 1.0);
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new()
@@ -705,16 +797,27 @@ mod tests {
                 .expect("pool");
             pool.install(|| {
                 assert_eq!(row_groups(d.batch).len(), threads.min(d.batch / 8));
-                let (hs, saved) = forward(p.clone(), &w, d, true);
-                let (dp, dw) = backward(&d_hs, &saved.expect("saved"), &w, d);
-                (hs, dp, dw)
+                let (hs, saved) = forward(c.0.clone(), weights(&c), d, true);
+                (
+                    hs,
+                    backward(&d_hs, &saved.expect("saved"), weights(&c), d, true),
+                )
             })
         };
         let (one, three) = (run(1), run(3));
         assert_eq!(one.0, three.0, "hidden states");
-        assert_eq!(one.1, three.1, "d projected");
-        for (a, b) in one.2.iter().zip(&three.2) {
-            assert!((a - b).abs() < 1e-5, "d w_hh {a} vs {b}");
-        }
+        let close = |a: &[f32], b: &[f32], what: &str| {
+            for (x, y) in a.iter().zip(b) {
+                assert!((x - y).abs() < 1e-5, "{what}: {x} vs {y}");
+            }
+        };
+        close(&one.1.w_hh, &three.1.w_hh, "d w_hh");
+        close(&one.1.w_ih, &three.1.w_ih, "d w_ih");
+        close(&one.1.bias, &three.1.bias, "d bias");
+        close(
+            one.1.x.as_deref().unwrap_or_default(),
+            three.1.x.as_deref().unwrap_or_default(),
+            "d x",
+        );
     }
 }

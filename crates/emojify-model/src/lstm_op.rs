@@ -1,7 +1,7 @@
-//! The LSTM recurrence as one burn operation with a hand-written backward, on the CPU backends
-//! (flex, ndarray): a backend extension whose kernels are [`crate::lstm_kernel`]. Under autodiff
-//! the whole recurrence is one graph node instead of ~15 per time step. Other backends (wgpu)
-//! keep the composed tensor-op version in [`crate::lstm::FusedLstm`].
+//! An LSTM layer as one burn operation with a hand-written backward, on the CPU backends (flex,
+//! ndarray): a backend extension whose kernels are [`crate::lstm_kernel`]. Under autodiff the
+//! whole layer is one graph node instead of ~15 per time step. Other backends (wgpu) keep the
+//! composed tensor-op version in [`crate::lstm::FusedLstm`].
 
 // ndarray is deprecated upstream but still one of this project's backends.
 #![allow(deprecated)]
@@ -22,108 +22,154 @@ use burn::backend::{
 };
 use burn::prelude::*;
 
-use crate::lstm_kernel::{self, Dims, Saved};
+use crate::lstm_kernel::{self, Dims, Saved, Weights};
 
-/// Backends that run a whole LSTM recurrence as one operation.
+/// Backends that run a whole LSTM layer as one operation.
 #[backend_extension(Flex, NdArray, Autodiff)]
-pub trait LstmRecurrence: Backend {
-    /// `projected [T, B, 4H]` (input projection plus bias), `w_hh [H, 4H]` → every step's hidden
-    /// state `[T, B, H]`, from a zero state.
-    fn lstm_recurrence(projected: FloatTensor<Self>, w_hh: FloatTensor<Self>) -> FloatTensor<Self>;
+pub trait LstmLayer: Backend {
+    /// `x [T, B, in]`, `w_ih [in, 4H]`, `bias [4H]`, `w_hh [H, 4H]` → every step's hidden state
+    /// `[T, B, H]`, from a zero state.
+    fn lstm_layer(
+        x: FloatTensor<Self>,
+        w_ih: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
 }
 
-impl LstmRecurrence for Flex {
-    fn lstm_recurrence(projected: FloatTensor<Self>, w_hh: FloatTensor<Self>) -> FloatTensor<Self> {
-        forward_only::<Self>(projected, w_hh)
+impl LstmLayer for Flex {
+    fn lstm_layer(
+        x: FloatTensor<Self>,
+        w_ih: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        forward_only::<Self>([x, w_ih, bias, w_hh])
     }
 }
 
-impl LstmRecurrence for NdArray {
-    fn lstm_recurrence(projected: FloatTensor<Self>, w_hh: FloatTensor<Self>) -> FloatTensor<Self> {
-        forward_only::<Self>(projected, w_hh)
+impl LstmLayer for NdArray {
+    fn lstm_layer(
+        x: FloatTensor<Self>,
+        w_ih: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        forward_only::<Self>([x, w_ih, bias, w_hh])
     }
 }
 
-impl<B: Backend + LstmRecurrence, C: CheckpointStrategy> LstmRecurrence for Autodiff<B, C> {
-    fn lstm_recurrence(projected: FloatTensor<Self>, w_hh: FloatTensor<Self>) -> FloatTensor<Self> {
-        match Recurrence
-            .prepare::<C>([projected.node(), w_hh.node()])
-            .compute_bound()
-            .stateful()
-        {
+impl<B: Backend + LstmLayer, C: CheckpointStrategy> LstmLayer for Autodiff<B, C> {
+    fn lstm_layer(
+        x: FloatTensor<Self>,
+        w_ih: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let nodes = [x.node(), w_ih.node(), bias.node(), w_hh.node()];
+        let inputs = [x, w_ih, bias, w_hh].map(|t| t.into_primitive());
+        match Layer.prepare::<C>(nodes).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
-                let device = projected.primitive().device();
-                let (p, p_shape) = read::<B>(projected.into_primitive());
-                let (w, _) = read::<B>(w_hh.into_primitive());
-                let d = dims(&p_shape);
-                let (hs, saved) = lstm_kernel::forward(p, &w, d, true);
-                let output = write::<B>(hs, &[d.steps, d.batch, d.hidden], &device);
-                let state = RecurrenceState {
-                    forward: Arc::new((saved.unwrap_or_default(), w)),
-                    dims: d,
+                let device = inputs[0].device();
+                let (x, dims, weights) = read_inputs::<B>(inputs);
+                let (hs, saved) = lstm_kernel::forward(x, weights.view(), dims, true);
+                let output = write::<B>(hs, &[dims.steps, dims.batch, dims.hidden], &device);
+                let state = LayerState {
+                    forward: Arc::new((saved.unwrap_or_default(), weights)),
+                    dims,
                     device,
                 };
                 prep.finish(state, output)
             }
-            OpsKind::UnTracked(prep) => prep.finish(forward_only::<B>(
-                projected.into_primitive(),
-                w_hh.into_primitive(),
-            )),
+            OpsKind::UnTracked(prep) => prep.finish(forward_only::<B>(inputs)),
         }
     }
 }
 
-/// The backward node of the recurrence.
-#[derive(Debug)]
-struct Recurrence;
-
-/// What the backward pass keeps from the forward pass: `(saved, w_hh)`, shared so the state's
-/// `Clone` is cheap.
+/// The layer's weights read back from their tensors.
 #[derive(Debug, Clone)]
-struct RecurrenceState<D> {
-    forward: Arc<(Saved, Vec<f32>)>,
+struct OwnedWeights {
+    w_ih: Vec<f32>,
+    bias: Vec<f32>,
+    w_hh: Vec<f32>,
+}
+
+impl OwnedWeights {
+    fn view(&self) -> Weights<'_> {
+        Weights {
+            w_ih: &self.w_ih,
+            bias: &self.bias,
+            w_hh: &self.w_hh,
+        }
+    }
+}
+
+/// The backward node of the layer.
+#[derive(Debug)]
+struct Layer;
+
+/// What the backward pass keeps from the forward pass, shared so the state's `Clone` is cheap.
+#[derive(Debug, Clone)]
+struct LayerState<D> {
+    forward: Arc<(Saved, OwnedWeights)>,
     dims: Dims,
     device: D,
 }
 
-impl<B: Backend> Backward<B, 2> for Recurrence {
-    type State = RecurrenceState<B::Device>;
+impl<B: Backend> Backward<B, 4> for Layer {
+    type State = LayerState<B::Device>;
 
-    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [projected, w_hh] = ops.parents;
+    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [x, w_ih, bias, w_hh] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
         let (d_hs, _) = read::<B>(grad);
         let state = ops.state;
-        let (saved, w) = &*state.forward;
+        let (saved, weights) = &*state.forward;
         let d = state.dims;
-        let (d_projected, d_w_hh) = lstm_kernel::backward(&d_hs, saved, w, d);
-        if let Some(node) = projected {
-            let shape = [d.steps, d.batch, 4 * d.hidden];
-            grads.register::<B>(node.id, write::<B>(d_projected, &shape, &state.device));
+        // A frozen embedding below the first layer needs no input gradient.
+        let g = lstm_kernel::backward(&d_hs, saved, weights.view(), d, x.is_some());
+        let four_h = 4 * d.hidden;
+        let device = &state.device;
+        if let (Some(node), Some(dx)) = (x, g.x) {
+            let dx = write::<B>(dx, &[d.steps, d.batch, d.input], device);
+            grads.register::<B>(node.id, dx);
         }
-        if let Some(node) = w_hh {
-            let shape = [d.hidden, 4 * d.hidden];
-            grads.register::<B>(node.id, write::<B>(d_w_hh, &shape, &state.device));
+        for (node, values, shape) in [
+            (w_ih, g.w_ih, vec![d.input, four_h]),
+            (bias, g.bias, vec![four_h]),
+            (w_hh, g.w_hh, vec![d.hidden, four_h]),
+        ] {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, write::<B>(values, &shape, device));
+            }
         }
     }
 }
 
-fn forward_only<B: Backend>(projected: FloatTensor<B>, w_hh: FloatTensor<B>) -> FloatTensor<B> {
-    let device = projected.device();
-    let (p, p_shape) = read::<B>(projected);
-    let (w, _) = read::<B>(w_hh);
-    let d = dims(&p_shape);
-    let (hs, _) = lstm_kernel::forward(p, &w, d, false);
+fn forward_only<B: Backend>(inputs: [FloatTensor<B>; 4]) -> FloatTensor<B> {
+    let device = inputs[0].device();
+    let (x, d, weights) = read_inputs::<B>(inputs);
+    let (hs, _) = lstm_kernel::forward(x, weights.view(), d, false);
     write::<B>(hs, &[d.steps, d.batch, d.hidden], &device)
 }
 
-/// Sizes from `projected [T, B, 4H]`; [`recurrence`] has checked the shapes agree.
-fn dims(projected: &[usize]) -> Dims {
-    Dims {
-        steps: projected[0],
-        batch: projected[1],
-        hidden: projected[2] / 4,
-    }
+/// Reads `[x, w_ih, bias, w_hh]`; [`layer`] has checked that their shapes fit.
+fn read_inputs<B: Backend>(inputs: [FloatTensor<B>; 4]) -> (Vec<f32>, Dims, OwnedWeights) {
+    let [x, w_ih, bias, w_hh] = inputs;
+    let (x, shape) = read::<B>(x);
+    let (w_hh, w_shape) = read::<B>(w_hh);
+    let dims = Dims {
+        steps: shape[0],
+        batch: shape[1],
+        input: shape[2],
+        hidden: w_shape[0],
+    };
+    let weights = OwnedWeights {
+        w_ih: read::<B>(w_ih).0,
+        bias: read::<B>(bias).0,
+        w_hh,
+    };
+    (x, dims, weights)
 }
 
 fn read<B: Backend>(tensor: FloatTensor<B>) -> (Vec<f32>, Vec<usize>) {
@@ -155,13 +201,13 @@ fn block_on<F: Future>(future: F) -> F::Output {
 
 static ENABLED: AtomicBool = AtomicBool::new(true);
 
-/// Turns the fused recurrence off (or back on) for this process, so benchmarks can measure the
+/// Turns the one-op layer off (or back on) for this process, so benchmarks can measure the
 /// composed tensor-op version on the same backend.
 pub fn set_enabled(enabled: bool) {
     ENABLED.store(enabled, Ordering::Relaxed);
 }
 
-/// Whether [`recurrence`] can run on `device`: flex or ndarray, with or without autodiff.
+/// Whether [`layer`] can run on `device`: flex or ndarray, with or without autodiff.
 pub fn available(device: &Device) -> bool {
     ENABLED.load(Ordering::Relaxed)
         && matches!(
@@ -170,81 +216,106 @@ pub fn available(device: &Device) -> bool {
         )
 }
 
-/// `projected [T, B, 4H]`, `w_hh [H, 4H]` → hidden states `[T, B, H]` as one operation. Call only
-/// where [`available`] says so.
-pub fn recurrence(projected: Tensor<3>, w_hh: Tensor<2>) -> Tensor<3> {
-    let [_, _, four_h] = projected.dims();
-    let [h, four_h_w] = w_hh.dims();
+/// One LSTM layer as one operation: `x [T, B, in]`, `w_ih [in, 4H]`, `bias [4H]`,
+/// `w_hh [H, 4H]` → hidden states `[T, B, H]`. Call only where [`available`] says so.
+pub fn layer(x: Tensor<3>, w_ih: Tensor<2>, bias: Tensor<1>, w_hh: Tensor<2>) -> Tensor<3> {
+    let [_, _, input] = x.dims();
+    let [w_in, four_h] = w_ih.dims();
+    let [h, four_h_hh] = w_hh.dims();
+    let [four_h_b] = bias.dims();
     assert!(
-        four_h == 4 * h && four_h_w == four_h,
-        "projected [T, B, {four_h}] does not fit w_hh [{h}, {four_h_w}]"
+        w_in == input && four_h == 4 * h && four_h_hh == four_h && four_h_b == four_h,
+        "x [T, B, {input}] does not fit w_ih [{w_in}, {four_h}], bias [{four_h_b}], w_hh [{h}, {four_h_hh}]"
     );
-    Tensor::from_dispatch(
-        <burn::backend::Dispatch as LstmRecurrence>::lstm_recurrence(
-            projected.into_dispatch(),
-            w_hh.into_dispatch(),
-        ),
-    )
+    Tensor::from_dispatch(<burn::backend::Dispatch as LstmLayer>::lstm_layer(
+        x.into_dispatch(),
+        w_ih.into_dispatch(),
+        bias.into_dispatch(),
+        w_hh.into_dispatch(),
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::init;
-    use crate::lstm::composed_recurrence;
+    use crate::lstm::composed_layer;
 
-    /// Output and both gradients of `Σ hs ⊙ weights`, by `run`.
-    fn outcome(
-        device: &Device,
-        run: fn(Tensor<3>, Tensor<2>) -> Tensor<3>,
-    ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-        let (t, b, h) = (5, 3, 4);
+    type Run = fn(Tensor<3>, Tensor<2>, Tensor<1>, Tensor<2>) -> Tensor<3>;
+
+    fn vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.into_data().to_vec::<f32>().unwrap_or_default()
+    }
+
+    /// Output and the gradients of `Σ hs ⊙ weights` for `[x, w_ih, bias, w_hh]` (x's only when
+    /// `x_grad`), by `run`.
+    fn outcome(device: &Device, run: Run, x_grad: bool) -> Vec<Vec<f32>> {
+        let (t, b, n, h) = (5, 3, 6, 4);
         let mut rng = init::rng(11);
-        let p = init::normal([t, b, 4 * h], 1.0, &mut rng, device).require_grad();
-        let w = init::normal([h, 4 * h], 0.5, &mut rng, device).require_grad();
+        let mut x = init::normal([t, b, n], 1.0, &mut rng, device);
+        if x_grad {
+            x = x.require_grad();
+        }
+        let w_ih = init::normal([n, 4 * h], 0.5, &mut rng, device).require_grad();
+        let bias = init::normal([4 * h], 0.5, &mut rng, device).require_grad();
+        let w_hh = init::normal([h, 4 * h], 0.5, &mut rng, device).require_grad();
         let weights = init::normal([t, b, h], 1.0, &mut rng, device);
-        let hs = run(p.clone(), w.clone());
+        let hs = run(x.clone(), w_ih.clone(), bias.clone(), w_hh.clone());
         let grads = (hs.clone() * weights).sum().backward();
-        let vec = |x: Tensor<3>| x.into_data().to_vec::<f32>().unwrap_or_default();
-        let dp = p.grad(&grads).map(vec).unwrap_or_default();
-        let dw = w
-            .grad(&grads)
-            .map(|x| x.into_data().to_vec::<f32>().unwrap_or_default())
-            .unwrap_or_default();
-        (vec(hs), dp, dw)
+        vec![
+            vec(hs),
+            x.grad(&grads).map(vec).unwrap_or_default(),
+            w_ih.grad(&grads).map(vec).unwrap_or_default(),
+            bias.grad(&grads).map(vec).unwrap_or_default(),
+            w_hh.grad(&grads).map(vec).unwrap_or_default(),
+        ]
     }
 
     fn assert_close(a: &[f32], b: &[f32], what: &str) {
         assert_eq!(a.len(), b.len(), "{what}: lengths");
-        assert!(!a.is_empty(), "{what}: empty");
         let worst = a
             .iter()
             .zip(b)
             .map(|(x, y)| (x - y).abs())
             .fold(0f32, f32::max);
-        assert!(worst < 1e-5, "{what}: fused and composed differ by {worst}");
+        assert!(
+            worst < 1e-5,
+            "{what}: one op and composed differ by {worst}"
+        );
     }
 
     #[test]
-    fn fused_recurrence_matches_the_composed_one_with_gradients() {
+    fn one_op_layer_matches_the_composed_one_with_gradients() {
         for device in [Device::flex().autodiff(), Device::ndarray().autodiff()] {
             assert!(available(&device));
-            let fused = outcome(&device, recurrence);
-            let composed = outcome(&device, composed_recurrence);
-            assert_close(&fused.0, &composed.0, "hidden states");
-            assert_close(&fused.1, &composed.1, "d projected");
-            assert_close(&fused.2, &composed.2, "d w_hh");
+            for x_grad in [true, false] {
+                let fused = outcome(&device, layer, x_grad);
+                let composed = outcome(&device, composed_layer, x_grad);
+                let names = ["hidden states", "d x", "d w_ih", "d bias", "d w_hh"];
+                for ((a, b), name) in fused.iter().zip(&composed).zip(names) {
+                    assert_close(a, b, name);
+                }
+                assert_eq!(
+                    fused[1].is_empty(),
+                    !x_grad,
+                    "x's gradient only when tracked"
+                );
+                assert!(!fused[4].is_empty());
+            }
         }
     }
 
     #[test]
-    fn fused_recurrence_runs_without_autodiff() {
+    fn one_op_layer_runs_without_autodiff() {
         let device = Device::flex();
         let mut rng = init::rng(5);
-        let p = init::normal([3, 2, 8], 1.0, &mut rng, &device);
-        let w = init::normal([2, 8], 0.5, &mut rng, &device);
-        let a = recurrence(p.clone(), w.clone()).into_data().to_vec::<f32>();
-        let b = composed_recurrence(p, w).into_data().to_vec::<f32>();
-        assert_close(&a.unwrap_or_default(), &b.unwrap_or_default(), "inference");
+        let x = init::normal([3, 2, 5], 1.0, &mut rng, &device);
+        let w_ih = init::normal([5, 8], 0.5, &mut rng, &device);
+        let bias = init::normal([8], 0.5, &mut rng, &device);
+        let w_hh = init::normal([2, 8], 0.5, &mut rng, &device);
+        let a = vec(layer(x.clone(), w_ih.clone(), bias.clone(), w_hh.clone()));
+        let b = vec(composed_layer(x, w_ih, bias, w_hh));
+        assert!(!a.is_empty());
+        assert_close(&a, &b, "inference");
     }
 }
