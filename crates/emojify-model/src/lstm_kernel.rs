@@ -75,6 +75,8 @@ pub fn forward(x: Vec<f32>, w: Weights<'_>, d: Dims, save: bool) -> (Vec<f32>, O
     let mut gates = vec![0f32; if save { d.steps } else { 1 } * 4 * step];
     let saved_len = if save { d.steps * step } else { 0 };
     let (mut cells, mut cells_tanh) = (vec![0f32; saved_len], vec![0f32; saved_len]);
+    // [W_ih; W_hh]: `[in + H, 4H]`.
+    let stacked = [w.w_ih, w.w_hh].concat();
     {
         let groups = row_groups(d.batch);
         let threads = groups.len() == 1;
@@ -86,7 +88,7 @@ pub fn forward(x: Vec<f32>, w: Weights<'_>, d: Dims, save: bool) -> (Vec<f32>, O
         });
         groups.into_par_iter().for_each(|rows| {
             // SAFETY: the groups' row ranges are disjoint, so are the slices each one takes.
-            unsafe { forward_rows(&x, &out, buffers.as_ref(), rows, w, d, threads) }
+            unsafe { forward_rows(&x, &out, buffers.as_ref(), rows, w, &stacked, d, threads) }
         });
     }
     let saved = save.then(|| Saved {
@@ -258,16 +260,20 @@ fn rows_of<'a>(all: &'a [f32], d: Dims, width: usize, t: usize, rows: &Range<usi
 ///
 /// # Safety
 /// No other thread may use the same `rows` of these buffers.
+#[allow(clippy::too_many_arguments)]
 unsafe fn forward_rows(
     x: &[f32],
     hs: &Shared,
     kept: Option<&Kept>,
     rows: Range<usize>,
     w: Weights<'_>,
+    stacked: &[f32],
     d: Dims,
     threads: bool,
 ) {
     let (h, n) = (d.hidden, rows.len());
+    let k_all = d.input + h;
+    let mut xh = vec![0f32; n * k_all];
     // Not kept: this step's gates, the previous and current cell, and its tanh, locally.
     let mut local = vec![0f32; if kept.is_some() { 0 } else { 7 * n * h }];
     let zero = vec![0f32; n * h];
@@ -298,13 +304,23 @@ unsafe fn forward_rows(
                 (g, c_prev, c, ct)
             }
         };
-        // gates = x_t · W_ih (+ h_{t-1} · W_hh); the bias is added in the element-wise pass.
+        // gates = [x_t | h_{t-1}] · [W_ih; W_hh]: one GEMM with the longer inner dimension
+        // runs faster than two. The bias is added in the element-wise pass.
         g.fill(0.0);
         let x_t = rows_of(x, d, d.input, t, &rows);
-        matmul_acc(g, x_t, (n, d.input, 4 * h), Rhs::AsIs(w.w_ih), threads);
-        if t > 0 {
+        if t == 0 {
+            matmul_acc(g, x_t, (n, d.input, 4 * h), Rhs::AsIs(w.w_ih), threads);
+        } else {
             let prev: &[f32] = unsafe { hs.rows(t - 1, &rows) };
-            matmul_acc(g, prev, (n, h, 4 * h), Rhs::AsIs(w.w_hh), threads);
+            for ((dst, x_r), h_r) in xh
+                .chunks_exact_mut(k_all)
+                .zip(x_t.chunks_exact(d.input))
+                .zip(prev.chunks_exact(h))
+            {
+                dst[..d.input].copy_from_slice(x_r);
+                dst[d.input..].copy_from_slice(h_r);
+            }
+            matmul_acc(g, &xh, (n, k_all, 4 * h), Rhs::AsIs(stacked), threads);
         }
         simd::forward_step(g, w.bias, c_prev, c, ct, h_t, h);
     }
