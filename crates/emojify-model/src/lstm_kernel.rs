@@ -437,8 +437,8 @@ fn parallelism(m: usize, n: usize, k: usize, threads: bool) -> gemm::Parallelism
 }
 
 /// The element-wise parts, written as plain loops over slices with branch-free activations so
-/// the compiler vectorises them; on x86-64 a second copy is compiled for AVX2 + FMA and chosen
-/// at run time.
+/// the compiler vectorises them; on x86-64 copies are compiled for AVX-512 and for AVX2 + FMA,
+/// and the widest the CPU has is chosen at run time.
 mod simd {
     /// One step's inputs to the backward element-wise pass, each `[B, ·]` of this step.
     pub struct Backward<'a> {
@@ -449,8 +449,8 @@ mod simd {
         pub d_h_next: &'a [f32],
     }
 
-    /// Adds `bias [4H]` to and activates `gates [B, 4H]` in place, writes the new `cell [B, H]` from `cell_prev`, its
-    /// tanh, and the new hidden state.
+    /// Adds `bias [4H]` to and activates `gates [B, 4H]` in place, writes the new `cell [B, H]`
+    /// from `cell_prev`, its tanh, and the new hidden state.
     pub fn forward_step(
         gates: &mut [f32],
         bias: &[f32],
@@ -460,54 +460,94 @@ mod simd {
         h_out: &mut [f32],
         h: usize,
     ) {
+        let args = (gates, bias, cell_prev, cell, cell_tanh, h_out, h);
         #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU has the features the function was compiled for.
-            return unsafe { forward_step_avx2(gates, bias, cell_prev, cell, cell_tanh, h_out, h) };
+        match level() {
+            // SAFETY: the CPU has the features each function was compiled for.
+            Level::Avx512 => return unsafe { x86::forward_step_avx512(args) },
+            Level::Avx2 => return unsafe { x86::forward_step_avx2(args) },
+            Level::Baseline => {}
         }
-        forward_step_body(gates, bias, cell_prev, cell, cell_tanh, h_out, h)
+        forward_step_body(args)
     }
 
     /// Writes the pre-activation gate gradients `dg [B, 4H]` and carries `dc` through `dc_next`.
     pub fn backward_step(x: Backward<'_>, dg: &mut [f32], dc_next: &mut [f32], h: usize) {
+        let args = (x, dg, dc_next, h);
         #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU has the features the function was compiled for.
-            return unsafe { backward_step_avx2(x, dg, dc_next, h) };
+        match level() {
+            // SAFETY: the CPU has the features each function was compiled for.
+            Level::Avx512 => return unsafe { x86::backward_step_avx512(args) },
+            Level::Avx2 => return unsafe { x86::backward_step_avx2(args) },
+            Level::Baseline => {}
         }
-        backward_step_body(x, dg, dc_next, h)
+        backward_step_body(args)
+    }
+
+    type ForwardArgs<'a> = (
+        &'a mut [f32],
+        &'a [f32],
+        &'a [f32],
+        &'a mut [f32],
+        &'a mut [f32],
+        &'a mut [f32],
+        usize,
+    );
+    type BackwardArgs<'a> = (Backward<'a>, &'a mut [f32], &'a mut [f32], usize);
+
+    #[derive(Clone, Copy)]
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    enum Level {
+        Avx512,
+        Avx2,
+        Baseline,
     }
 
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn forward_step_avx2(
-        gates: &mut [f32],
-        bias: &[f32],
-        cell_prev: &[f32],
-        cell: &mut [f32],
-        cell_tanh: &mut [f32],
-        h_out: &mut [f32],
-        h: usize,
-    ) {
-        forward_step_body(gates, bias, cell_prev, cell, cell_tanh, h_out, h)
+    fn level() -> Level {
+        use std::sync::OnceLock;
+        static LEVEL: OnceLock<Level> = OnceLock::new();
+        *LEVEL.get_or_init(|| {
+            if std::is_x86_feature_detected!("avx512f") {
+                Level::Avx512
+            } else if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+            {
+                Level::Avx2
+            } else {
+                Level::Baseline
+            }
+        })
     }
 
+    /// The same bodies compiled for wider vectors.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn backward_step_avx2(x: Backward<'_>, dg: &mut [f32], dc_next: &mut [f32], h: usize) {
-        backward_step_body(x, dg, dc_next, h)
+    mod x86 {
+        use super::{BackwardArgs, ForwardArgs, backward_step_body, forward_step_body};
+
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        pub fn forward_step_avx512(args: ForwardArgs<'_>) {
+            forward_step_body(args)
+        }
+
+        #[target_feature(enable = "avx2,fma")]
+        pub fn forward_step_avx2(args: ForwardArgs<'_>) {
+            forward_step_body(args)
+        }
+
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        pub fn backward_step_avx512(args: BackwardArgs<'_>) {
+            backward_step_body(args)
+        }
+
+        #[target_feature(enable = "avx2,fma")]
+        pub fn backward_step_avx2(args: BackwardArgs<'_>) {
+            backward_step_body(args)
+        }
     }
 
     #[inline(always)]
-    fn forward_step_body(
-        gates: &mut [f32],
-        bias: &[f32],
-        cell_prev: &[f32],
-        cell: &mut [f32],
-        cell_tanh: &mut [f32],
-        h_out: &mut [f32],
-        h: usize,
-    ) {
+    fn forward_step_body(args: ForwardArgs<'_>) {
+        let (gates, bias, cell_prev, cell, cell_tanh, h_out, h) = args;
         let rows = gates
             .chunks_exact_mut(4 * h)
             .zip(cell_prev.chunks_exact(h).zip(cell.chunks_exact_mut(h)))
@@ -535,7 +575,8 @@ mod simd {
     }
 
     #[inline(always)]
-    fn backward_step_body(x: Backward<'_>, dg: &mut [f32], dc_next: &mut [f32], h: usize) {
+    fn backward_step_body(args: BackwardArgs<'_>) {
+        let (x, dg, dc_next, h) = args;
         let rows = x
             .gates
             .chunks_exact(4 * h)
