@@ -653,10 +653,10 @@ mod simd {
         let a = x.abs();
         let z = x * x;
         let p = -5.704_988_7e-3_f32;
-        let p = p * z + 2.063_908_9e-2;
+        let p = p * z + 2.063_909e-2;
         let p = p * z - 5.373_971_6e-2;
         let p = p * z + 0.133_314_42;
-        let p = p * z - 0.333_332_82;
+        let p = p * z - 0.333_332_8;
         let small = p * z * x + x;
         let large = (1.0 - 2.0 / (exp(2.0 * a) + 1.0)).copysign(x);
         if a < 0.625 { small } else { large }
