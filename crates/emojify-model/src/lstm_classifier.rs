@@ -86,9 +86,12 @@ impl LstmClassifier {
     pub fn forward(&self, batch: &SeqBatch, mut rng: Option<&mut StdRng>) -> Tensor<2> {
         // Time-major throughout: [T, B, ·] keeps every step's slice contiguous.
         let mut x = sequence(self.embedding.as_ref(), &batch.input).swap_dims(0, 1); // [T, B, D]
-        for lstm in &self.lstms {
+        let layers = self.lstms.len();
+        for (l, lstm) in self.lstms.iter().enumerate() {
             x = lstm.forward_time_major(x);
-            if let Some(rng) = rng.as_deref_mut() {
+            // The last layer's dropout applies to the one state the classifier reads (below):
+            // the same distribution as masking every step, at 1/T of the mask's cost.
+            if let Some(rng) = rng.as_deref_mut().filter(|_| l + 1 < layers) {
                 x = dropout(x, self.dropout.prob, rng);
             }
         }
@@ -105,7 +108,11 @@ impl LstmClassifier {
         } else {
             x.narrow(0, t - 1, 1)
         };
-        self.dense.forward(last.reshape([b, h]))
+        let mut last = last.reshape([b, h]);
+        if let Some(rng) = rng {
+            last = dropout(last, self.dropout.prob, rng);
+        }
+        self.dense.forward(last)
     }
 
     pub fn summary(&self, max_len: usize) -> ModelSummary {
