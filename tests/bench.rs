@@ -109,3 +109,24 @@ fn synthetic_data_and_the_pytorch_reference() {
     assert!(stdout.contains("synthetic 300 sentences"), "{stdout}");
     assert!(stdout.contains("(1.00×)"), "ratios to PyTorch: {stdout}");
 }
+
+/// `--composed-lstm` measures the tensor-op LSTM on the CPU backends (same work, same data), and
+/// the table says so. (That both give the same numbers is `lstm_op`'s unit test.)
+#[test]
+fn composed_lstm_is_measured_on_request() {
+    let common = [
+        "--backends",
+        "flex",
+        "--synthetic",
+        "200",
+        "--random-embedding",
+    ];
+    let (_, fused, _, _a) = bench(&common);
+    let (stdout, composed, _, _b) = bench(&[&common[..], &["--composed-lstm"]].concat());
+    assert!(stdout.contains("composed LSTM"), "{stdout}");
+    for json in [&fused, &composed] {
+        let row = rows(json)[0];
+        assert_eq!(row["train_sentences"], 200);
+        assert!(row["train_sentences_per_s"].as_f64().unwrap_or(0.0) > 0.0);
+    }
+}

@@ -29,6 +29,10 @@ pub struct BenchSpec {
     pub synthetic: Option<usize>,
     /// A seeded random matrix of GloVe's shape instead of GloVe (speed only; no accuracy).
     pub random_embedding: bool,
+    /// Run the LSTM from burn tensor ops even where the one-op CPU layer exists, to measure what
+    /// that layer gains.
+    #[serde(default)]
+    pub composed_lstm: bool,
     pub threads: Option<usize>,
     /// Repetitions of each inference measurement (the median is reported).
     pub reps: usize,
@@ -164,6 +168,9 @@ pub fn bench_data(
 /// Runs the bench for one backend in this process.
 pub fn run_worker(spec: &BenchSpec, backend: BackendKind) -> anyhow::Result<BenchRow> {
     let mut config = RunConfig::load(&spec.config)?;
+    if spec.composed_lstm {
+        emojify_model::lstm_op::set_enabled(false);
+    }
     config.backend = backend;
     config.train.epochs = spec.epochs;
     config.train.batch_size = spec.batch;
@@ -362,10 +369,11 @@ pub fn markdown(rows: &[BenchRow], spec: &BenchSpec) -> String {
         spec.epochs,
         spec.batch,
         spec.threads.map_or("default".into(), |t| t.to_string()),
-        if spec.random_embedding {
-            ", random embedding"
-        } else {
-            ""
+        match (spec.random_embedding, spec.composed_lstm) {
+            (true, true) => ", random embedding, composed LSTM",
+            (true, false) => ", random embedding",
+            (false, true) => ", composed LSTM",
+            (false, false) => "",
         }
     );
     s.push_str("| backend | device | warm-up s | median epoch s | total train s | train sent/s | infer b=1 ms | infer b=1024 sent/s | peak RSS MiB | test acc |\n");

@@ -152,6 +152,10 @@ struct BenchArgs {
     /// Use a seeded random matrix of GloVe's shape instead of GloVe (speed runs only).
     #[arg(long)]
     random_embedding: bool,
+    /// Run the LSTM from burn tensor ops on flex/ndarray too, instead of the one-op layer with its
+    /// hand-written backward (to measure what that layer gains).
+    #[arg(long)]
+    composed_lstm: bool,
     /// CPU threads for the CPU backends and PyTorch (RAYON_NUM_THREADS / torch.set_num_threads).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     threads: Option<u64>,
@@ -492,6 +496,7 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
         batch: args.batch.map_or(config.train.batch_size, |b| b as usize),
         synthetic: args.synthetic.map(|n| n as usize),
         random_embedding: args.random_embedding,
+        composed_lstm: args.composed_lstm,
         threads: args.threads.map(|t| t as usize),
         reps: args.reps as usize,
         wgpu_device: args.wgpu_device,
