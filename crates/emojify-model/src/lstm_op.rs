@@ -37,27 +37,23 @@ pub trait LstmLayer: Backend {
     ) -> FloatTensor<Self>;
 }
 
-impl LstmLayer for Flex {
-    fn lstm_layer(
-        x: FloatTensor<Self>,
-        w_ih: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-    ) -> FloatTensor<Self> {
-        forward_only::<Self>([x, w_ih, bias, w_hh])
-    }
+/// The CPU backends run the kernels on their data read back as `Vec<f32>`.
+macro_rules! cpu_lstm_layer {
+    ($($backend:ty),*) => {$(
+        impl LstmLayer for $backend {
+            fn lstm_layer(
+                x: FloatTensor<Self>,
+                w_ih: FloatTensor<Self>,
+                bias: FloatTensor<Self>,
+                w_hh: FloatTensor<Self>,
+            ) -> FloatTensor<Self> {
+                forward_only::<Self>([x, w_ih, bias, w_hh])
+            }
+        }
+    )*};
 }
 
-impl LstmLayer for NdArray {
-    fn lstm_layer(
-        x: FloatTensor<Self>,
-        w_ih: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-    ) -> FloatTensor<Self> {
-        forward_only::<Self>([x, w_ih, bias, w_hh])
-    }
-}
+cpu_lstm_layer!(Flex, NdArray);
 
 impl<B: Backend + LstmLayer, C: CheckpointStrategy> LstmLayer for Autodiff<B, C> {
     fn lstm_layer(
