@@ -129,15 +129,24 @@ pub fn backward(d_hs: &[f32], saved: &Saved, w: Weights<'_>, d: Dims, need_x: bo
     if d.steps > 1 {
         // Σ_{t ≥ 1} h_{t-1}ᵀ · dG_t
         let k = (d.steps - 1) * d.batch;
-        transposed_times(
+        let (h_prev, dg) = (&saved.hs[..k * h], &dp[d.batch * four_h..]);
+        matmul(
             &mut w_hh,
-            &saved.hs[..k * h],
-            &dp[d.batch * four_h..],
             (h, k, four_h),
+            Mat::Transposed(h_prev),
+            Mat::AsIs(dg),
+            true,
         );
     }
     let mut w_ih = vec![0f32; d.input * four_h];
-    transposed_times(&mut w_ih, &saved.x, &dp, (d.input, rows_all, four_h));
+    let dims = (d.input, rows_all, four_h);
+    matmul(
+        &mut w_ih,
+        dims,
+        Mat::Transposed(&saved.x),
+        Mat::AsIs(&dp),
+        true,
+    );
     let mut bias = vec![0f32; four_h];
     for row in dp.chunks_exact(four_h) {
         for (acc, v) in bias.iter_mut().zip(row) {
@@ -146,13 +155,8 @@ pub fn backward(d_hs: &[f32], saved: &Saved, w: Weights<'_>, d: Dims, need_x: bo
     }
     let x = need_x.then(|| {
         let mut dx = vec![0f32; rows_all * d.input];
-        matmul_acc(
-            &mut dx,
-            &dp,
-            (rows_all, four_h, d.input),
-            Rhs::Transposed(w.w_ih),
-            true,
-        );
+        let dims = (rows_all, four_h, d.input);
+        matmul(&mut dx, dims, Mat::AsIs(&dp), Mat::Transposed(w.w_ih), true);
         dx
     });
     Grads {
@@ -160,38 +164,6 @@ pub fn backward(d_hs: &[f32], saved: &Saved, w: Weights<'_>, d: Dims, need_x: bo
         w_ih,
         bias,
         w_hh,
-    }
-}
-
-/// `dst [m, n] = aᵀ · b` for `a [k, m]` and `b [k, n]`, both row-major.
-fn transposed_times(dst: &mut [f32], a: &[f32], b: &[f32], (m, k, n): (usize, usize, usize)) {
-    assert_eq!(dst.len(), m * n, "dst is [m, n]");
-    assert_eq!(a.len(), k * m, "a is [k, m]");
-    assert_eq!(b.len(), k * n, "b is [k, n]");
-    // SAFETY: `a` is read as aᵀ [m, k] (column stride m, row stride 1), `b` as [k, n]
-    // row-major, `dst` as [m, n] row-major; the asserts above bound every index.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            a.as_ptr(),
-            m as isize,
-            1,
-            b.as_ptr(),
-            1,
-            n as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism(m, n, k, true),
-        );
     }
 }
 
@@ -306,10 +278,10 @@ unsafe fn forward_rows(
         };
         // gates = [x_t | h_{t-1}] · [W_ih; W_hh]: one GEMM with the longer inner dimension
         // runs faster than two. The bias is added in the element-wise pass.
-        g.fill(0.0);
         let x_t = rows_of(x, d, d.input, t, &rows);
         if t == 0 {
-            matmul_acc(g, x_t, (n, d.input, 4 * h), Rhs::AsIs(w.w_ih), threads);
+            let dims = (n, d.input, 4 * h);
+            matmul(g, dims, Mat::AsIs(x_t), Mat::AsIs(w.w_ih), threads);
         } else {
             let prev: &[f32] = unsafe { hs.rows(t - 1, &rows) };
             for ((dst, x_r), h_r) in xh
@@ -320,7 +292,13 @@ unsafe fn forward_rows(
                 dst[..d.input].copy_from_slice(x_r);
                 dst[d.input..].copy_from_slice(h_r);
             }
-            matmul_acc(g, &xh, (n, k_all, 4 * h), Rhs::AsIs(stacked), threads);
+            matmul(
+                g,
+                (n, k_all, 4 * h),
+                Mat::AsIs(&xh),
+                Mat::AsIs(stacked),
+                threads,
+            );
         }
         simd::forward_step(g, w.bias, c_prev, c, ct, h_t, h);
     }
@@ -366,42 +344,50 @@ unsafe fn backward_rows(
         );
         if t > 0 {
             // dh_{t-1} = dG_t · W_hhᵀ
-            dh_next.fill(0.0);
-            matmul_acc(
+            let dims = (n, 4 * h, h);
+            matmul(
                 &mut dh_next,
-                dg,
-                (n, 4 * h, h),
-                Rhs::Transposed(w_hh),
+                dims,
+                Mat::AsIs(dg),
+                Mat::Transposed(w_hh),
                 threads,
             );
         }
     }
 }
 
-/// A weight as the right-hand side of a GEMM.
-enum Rhs<'a> {
-    /// `[k, n]` as stored.
+/// A GEMM operand: a row-major array read as it is, or transposed through strides.
+#[derive(Clone, Copy)]
+enum Mat<'a> {
     AsIs(&'a [f32]),
-    /// Stored `[n, k]`, read transposed through strides.
     Transposed(&'a [f32]),
 }
 
-/// `dst [m, n] += lhs [m, k] · rhs [k, n]`, all row-major.
-fn matmul_acc(
+impl<'a> Mat<'a> {
+    /// The values, and the (column, row) strides that read them as a `[rows, cols]` matrix.
+    fn strided(self, rows: usize, cols: usize) -> (&'a [f32], isize, isize) {
+        match self {
+            Mat::AsIs(v) => (v, 1, cols as isize),
+            Mat::Transposed(v) => (v, rows as isize, 1),
+        }
+    }
+}
+
+/// `dst [m, n] = lhs [m, k] · rhs [k, n]`, `dst` row-major (overwritten, never read).
+fn matmul(
     dst: &mut [f32],
-    lhs: &[f32],
     (m, k, n): (usize, usize, usize),
-    rhs: Rhs<'_>,
+    lhs: Mat<'_>,
+    rhs: Mat<'_>,
     threads: bool,
 ) {
+    let (lhs, lhs_cs, lhs_rs) = lhs.strided(m, k);
+    let (rhs, rhs_cs, rhs_rs) = rhs.strided(k, n);
     assert_eq!(dst.len(), m * n, "dst is [m, n]");
-    assert_eq!(lhs.len(), m * k, "lhs is [m, k]");
-    let (rhs, rhs_cs, rhs_rs) = match rhs {
-        Rhs::AsIs(w) => (w, 1, n as isize),
-        Rhs::Transposed(w) => (w, k as isize, 1),
-    };
+    assert_eq!(lhs.len(), m * k, "lhs holds m · k values");
     assert_eq!(rhs.len(), k * n, "rhs holds k · n values");
-    // SAFETY: the asserts above guarantee every index the strides reach is in bounds.
+    // SAFETY: each operand holds exactly rows · cols values and its strides are those of a
+    // dense row-major array or of its transpose, so every index they reach is in bounds.
     unsafe {
         gemm::gemm(
             m,
@@ -410,14 +396,14 @@ fn matmul_acc(
             dst.as_mut_ptr(),
             1,
             n as isize,
-            true,
+            false,
             lhs.as_ptr(),
-            1,
-            k as isize,
+            lhs_cs,
+            lhs_rs,
             rhs.as_ptr(),
             rhs_cs,
             rhs_rs,
-            1.0,
+            0.0,
             1.0,
             false,
             false,
