@@ -60,9 +60,9 @@ impl InputLayer {
     /// The embedding module, if any. A frozen one never gets a gradient.
     pub fn build(self, device: &Device) -> Option<Embedding> {
         match self {
-            InputLayer::Embedding { matrix, trainable } => Some(Embedding {
-                weight: Param::from_tensor(matrix.to_device(device)).set_require_grad(trainable),
-            }),
+            InputLayer::Embedding { matrix, trainable } => {
+                Some(embedding_layer(matrix, trainable, device))
+            }
             InputLayer::Values { .. } => None,
         }
     }
@@ -80,6 +80,13 @@ impl InputLayer {
 }
 
 /// The batch as `[batch, steps, features]`. Ids given to a model without an embedding are read as
+/// An embedding module holding `matrix` on `device`; a frozen one never gets a gradient.
+pub fn embedding_layer(matrix: Tensor<2>, trainable: bool, device: &Device) -> Embedding {
+    Embedding {
+        weight: Param::from_tensor(matrix.to_device(device)).set_require_grad(trainable),
+    }
+}
+
 /// numbers, so no pairing of model and input can fail here.
 pub fn sequence(embedding: Option<&Embedding>, input: &Input) -> Tensor<3> {
     match (embedding, input) {

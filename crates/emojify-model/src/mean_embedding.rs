@@ -1,9 +1,9 @@
 //! Emojifier-V1: the mean of a sentence's word vectors → linear → softmax.
 
-use burn::module::Param;
 use burn::nn::{Embedding, Linear};
 use burn::prelude::*;
 
+use crate::input::embedding_layer;
 use crate::{LayerSummary, ModelSummary, init};
 
 /// Hyper-parameters of [`MeanEmbeddingClassifier`].
@@ -17,13 +17,6 @@ pub struct MeanEmbeddingConfig {
 pub struct MeanEmbeddingClassifier {
     pub embedding: Embedding,
     pub linear: Linear,
-}
-
-/// The pretrained matrix wrapped as a frozen embedding: no gradient is ever computed for it.
-fn frozen_embedding(matrix: Tensor<2>) -> Embedding {
-    Embedding {
-        weight: Param::from_tensor(matrix).set_require_grad(false),
-    }
 }
 
 impl MeanEmbeddingConfig {
@@ -43,7 +36,7 @@ impl MeanEmbeddingConfig {
             device,
         );
         MeanEmbeddingClassifier {
-            embedding: frozen_embedding(embedding.to_device(device)),
+            embedding: embedding_layer(embedding, false, device),
             linear,
         }
     }
