@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::backend::{BackendKind, WgpuChoice};
 use crate::config::RunConfig;
 use crate::eval::accuracy;
-use crate::pipeline::{Split, build_model, load_embeddings, load_splits};
+use crate::pipeline::{Split, build_model, load_data, load_embeddings, load_splits};
 use crate::train::{optimizer, probabilities, train_epoch};
 
 /// What one bench run does; shared by the parent, the worker processes and the PyTorch script.
@@ -141,6 +141,9 @@ pub fn bench_data(
     spec: &BenchSpec,
     config: &RunConfig,
 ) -> anyhow::Result<(Embeddings, Split, Split)> {
+    if spec.synthetic.is_none() && !spec.random_embedding {
+        return load_data(config);
+    }
     let embeddings = if spec.random_embedding {
         random_embeddings(400_000, 50)
     } else {

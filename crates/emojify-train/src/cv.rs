@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::config::{ModelConfig, RunConfig};
 use crate::eval::{accuracy, argmax};
-use crate::pipeline::{Split, build_model, load_embeddings, load_splits};
+use crate::pipeline::{Split, build_model, load_data};
 use crate::train::{optimizer, probabilities, train_epoch};
 
 /// One grid point's validation curve, averaged over folds and seeds.
@@ -72,8 +72,7 @@ pub fn cross_validate(
 ) -> anyhow::Result<Vec<CvResult>> {
     anyhow::ensure!(folds >= 2, "--folds must be at least 2");
     let device = config.backend.device(config.wgpu_device)?;
-    let embeddings = load_embeddings(config)?;
-    let (train, _test_never_used) = load_splits(config, &embeddings)?;
+    let (embeddings, train, _test_never_used) = load_data(config)?;
     let fold_sets = stratified_folds(&train.labels, folds, 0);
     let total = dropouts.len() * learning_rates.len() * folds * seeds.len();
     let bar = indicatif::ProgressBar::new(total as u64);

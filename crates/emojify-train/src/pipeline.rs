@@ -230,14 +230,39 @@ pub fn load_embeddings(config: &RunConfig) -> anyhow::Result<Embeddings> {
             "none".into(),
         )),
         DataKind::TokensCsv => {
-            let csv = read_sequence(config, &config.data.train)?;
-            let mut words: Vec<String> = csv.examples.into_iter().flat_map(|e| e.tokens).collect();
-            words.push(OOV_TOKEN.into());
-            words.sort_unstable();
-            words.dedup();
-            embeddings_for_vocabulary(config, words)
+            let train = read_sequence(config, &config.data.train)?;
+            embeddings_for_vocabulary(config, training_vocabulary(&train))
         }
     }
+}
+
+/// The embeddings and both splits, each data file read once: a tokens-csv vocabulary is built
+/// from the same read of the training file that becomes the training split.
+pub fn load_data(config: &RunConfig) -> anyhow::Result<(Embeddings, Split, Split)> {
+    if config.data.kind != DataKind::TokensCsv {
+        let embeddings = load_embeddings(config)?;
+        let (train, test) = load_splits(config, &embeddings)?;
+        return Ok((embeddings, train, test));
+    }
+    let train_csv = read_sequence(config, &config.data.train)?;
+    let embeddings = embeddings_for_vocabulary(config, training_vocabulary(&train_csv))?;
+    let train = sequence_split("train", train_csv, config, &embeddings)?;
+    let test_csv = read_sequence(config, &config.data.test)?;
+    let test = sequence_split("test", test_csv, config, &embeddings)?;
+    Ok((embeddings, train, test))
+}
+
+/// Every token of the training file, plus the out-of-vocabulary token, sorted and unique.
+fn training_vocabulary(train: &SequenceCsv) -> Vec<String> {
+    let mut words: Vec<String> = train
+        .examples
+        .iter()
+        .flat_map(|e| e.tokens.iter().cloned())
+        .collect();
+    words.push(OOV_TOKEN.into());
+    words.sort_unstable();
+    words.dedup();
+    words
 }
 
 fn load_pretrained(config: &RunConfig) -> anyhow::Result<Embeddings> {

@@ -19,8 +19,7 @@ use crate::checkpoint;
 use crate::config::{OptimizerKind, RunConfig, TrainConfig};
 use crate::eval::{accuracy, argmax, confusion, format_confusion};
 use crate::pipeline::{
-    Split, build_model, load_embeddings, load_splits, load_weights_bytes, model_batch,
-    stores_embedding, weights_bytes,
+    Split, build_model, load_data, load_weights_bytes, model_batch, stores_embedding, weights_bytes,
 };
 use crate::run_dir::{self, RunDir};
 
@@ -259,8 +258,7 @@ pub fn train_with(
     // The device first: a missing GPU adapter should fail before minutes of data loading.
     let device = config.backend.device(config.wgpu_device)?;
     device.seed(config.seed);
-    let embeddings = load_embeddings(config)?;
-    let (train, test) = load_splits(config, &embeddings)?;
+    let (embeddings, train, test) = load_data(config)?;
     say(&train.report());
     say(&test.report());
 
