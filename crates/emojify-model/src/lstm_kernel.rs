@@ -245,6 +245,8 @@ unsafe fn forward_rows(
 ) {
     let (h, n) = (d.hidden, rows.len());
     let k_all = d.input + h;
+    // This step's `[x_t | h_{t-1}]` rows: the element-wise pass writes each new state straight
+    // into the `h` part, so only `x_t` is copied in per step.
     let mut xh = vec![0f32; n * k_all];
     // Not kept: this step's gates, the previous and current cell, and its tanh, locally.
     let mut local = vec![0f32; if kept.is_some() { 0 } else { 7 * n * h }];
@@ -283,14 +285,8 @@ unsafe fn forward_rows(
             let dims = (n, d.input, 4 * h);
             matmul(g, dims, Mat::AsIs(x_t), Mat::AsIs(w.w_ih), threads);
         } else {
-            let prev: &[f32] = unsafe { hs.rows(t - 1, &rows) };
-            for ((dst, x_r), h_r) in xh
-                .chunks_exact_mut(k_all)
-                .zip(x_t.chunks_exact(d.input))
-                .zip(prev.chunks_exact(h))
-            {
+            for (dst, x_r) in xh.chunks_exact_mut(k_all).zip(x_t.chunks_exact(d.input)) {
                 dst[..d.input].copy_from_slice(x_r);
-                dst[d.input..].copy_from_slice(h_r);
             }
             matmul(
                 g,
@@ -300,7 +296,16 @@ unsafe fn forward_rows(
                 threads,
             );
         }
-        simd::forward_step(g, w.bias, c_prev, c, ct, h_t, h);
+        simd::forward_step(simd::Forward {
+            gates: g,
+            bias: w.bias,
+            cell_prev: c_prev,
+            cell: c,
+            cell_tanh: ct,
+            h_out: h_t,
+            xh: &mut xh,
+            h,
+        });
     }
 }
 
@@ -435,18 +440,23 @@ mod simd {
         pub d_h_next: &'a [f32],
     }
 
-    /// Adds `bias [4H]` to and activates `gates [B, 4H]` in place, writes the new `cell [B, H]`
-    /// from `cell_prev`, its tanh, and the new hidden state.
-    pub fn forward_step(
-        gates: &mut [f32],
-        bias: &[f32],
-        cell_prev: &[f32],
-        cell: &mut [f32],
-        cell_tanh: &mut [f32],
-        h_out: &mut [f32],
-        h: usize,
-    ) {
-        let args = (gates, bias, cell_prev, cell, cell_tanh, h_out, h);
+    /// One step's buffers for the forward element-wise pass, each `[B, ·]` of this step.
+    pub struct Forward<'a> {
+        /// Pre-activation gates `[B, 4H]` without the bias in; the activated gates out.
+        pub gates: &'a mut [f32],
+        pub bias: &'a [f32],
+        pub cell_prev: &'a [f32],
+        pub cell: &'a mut [f32],
+        pub cell_tanh: &'a mut [f32],
+        pub h_out: &'a mut [f32],
+        /// The next step's `[x | h]` rows: the new state also goes into each row's `h` part.
+        pub xh: &'a mut [f32],
+        pub h: usize,
+    }
+
+    /// The whole step for each row in one pass: bias, activations, the new cell, its tanh and
+    /// the new state, kept in registers between them.
+    pub fn forward_step(args: Forward<'_>) {
         #[cfg(target_arch = "x86_64")]
         match level() {
             // SAFETY: the CPU has the features each function was compiled for.
@@ -454,8 +464,11 @@ mod simd {
             Level::Avx2 => return unsafe { x86::forward_step_avx2(args) },
             Level::Baseline => {}
         }
-        forward_step_body(args)
+        forward_step_body::<BASELINE_FMA>(args)
     }
+
+    /// Whether the copy compiled for the target's baseline has hardware FMA.
+    const BASELINE_FMA: bool = cfg!(any(target_arch = "aarch64", target_feature = "fma"));
 
     /// Writes the pre-activation gate gradients `dg [B, 4H]` and carries `dc` through `dc_next`.
     pub fn backward_step(x: Backward<'_>, dg: &mut [f32], dc_next: &mut [f32], h: usize) {
@@ -470,15 +483,6 @@ mod simd {
         backward_step_body(args)
     }
 
-    type ForwardArgs<'a> = (
-        &'a mut [f32],
-        &'a [f32],
-        &'a [f32],
-        &'a mut [f32],
-        &'a mut [f32],
-        &'a mut [f32],
-        usize,
-    );
     type BackwardArgs<'a> = (Backward<'a>, &'a mut [f32], &'a mut [f32], usize);
 
     #[derive(Clone, Copy)]
@@ -508,16 +512,16 @@ mod simd {
     /// The same bodies compiled for wider vectors.
     #[cfg(target_arch = "x86_64")]
     mod x86 {
-        use super::{BackwardArgs, ForwardArgs, backward_step_body, forward_step_body};
+        use super::{BackwardArgs, Forward, backward_step_body, forward_step_body};
 
         #[target_feature(enable = "avx512f,avx2,fma")]
-        pub fn forward_step_avx512(args: ForwardArgs<'_>) {
-            forward_step_body(args)
+        pub fn forward_step_avx512(args: Forward<'_>) {
+            forward_step_body::<true>(args)
         }
 
         #[target_feature(enable = "avx2,fma")]
-        pub fn forward_step_avx2(args: ForwardArgs<'_>) {
-            forward_step_body(args)
+        pub fn forward_step_avx2(args: Forward<'_>) {
+            forward_step_body::<true>(args)
         }
 
         #[target_feature(enable = "avx512f,avx2,fma")]
@@ -532,31 +536,75 @@ mod simd {
     }
 
     #[inline(always)]
-    fn forward_step_body(args: ForwardArgs<'_>) {
-        let (gates, bias, cell_prev, cell, cell_tanh, h_out, h) = args;
+    fn forward_step_body<const F: bool>(args: Forward<'_>) {
+        let Forward {
+            gates,
+            bias,
+            cell_prev,
+            cell,
+            cell_tanh,
+            h_out,
+            xh,
+            h,
+        } = args;
+        let n = h_out.len() / h.max(1);
+        if n == 0 {
+            return;
+        }
+        let k_all = xh.len() / n;
+        let (bi, rest) = bias.split_at(h);
+        let (bf, rest) = rest.split_at(h);
+        let (bg, bo) = rest.split_at(h);
         let rows = gates
             .chunks_exact_mut(4 * h)
             .zip(cell_prev.chunks_exact(h).zip(cell.chunks_exact_mut(h)))
-            .zip(cell_tanh.chunks_exact_mut(h))
-            .zip(h_out.chunks_exact_mut(h));
-        for (((g, (cp, c)), ct), h_row) in rows {
-            for (v, b) in g.iter_mut().zip(bias) {
-                *v += b;
-            }
-            let (ifg, o) = g.split_at_mut(3 * h);
-            let (i_f, gg) = ifg.split_at_mut(2 * h);
-            sigmoid_slice(i_f);
-            tanh_slice(gg);
-            sigmoid_slice(o);
-            let (i, f) = i_f.split_at(h);
-            for j in 0..h {
-                c[j] = f[j] * cp[j] + i[j] * gg[j];
-            }
-            ct.copy_from_slice(c);
-            tanh_slice(ct);
-            for j in 0..h {
-                h_row[j] = o[j] * ct[j];
-            }
+            .zip(cell_tanh.chunks_exact_mut(h).zip(h_out.chunks_exact_mut(h)))
+            .zip(xh.chunks_exact_mut(k_all));
+        for (((g, (cp, c)), (ct, h_row)), xh_row) in rows {
+            let (gi, rest) = g.split_at_mut(h);
+            let (gf, rest) = rest.split_at_mut(h);
+            let (gg, go) = rest.split_at_mut(h);
+            let next = &mut xh_row[k_all - h..];
+            cell_row::<F>(gi, gf, gg, go, bi, bf, bg, bo, cp, c, ct, h_row, next);
+        }
+    }
+
+    /// One row of a step: gates `[i, f, g, o]` (activated in place) with their biases, the
+    /// previous cell, and the outputs `[cell, tanh cell, h, h again for the next step]`.
+    /// A function of its own, each array a parameter: that is what tells the compiler the
+    /// thirteen arrays do not overlap, which it needs to vectorise the loop.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn cell_row<const F: bool>(
+        gi: &mut [f32],
+        gf: &mut [f32],
+        gg: &mut [f32],
+        go: &mut [f32],
+        bi: &[f32],
+        bf: &[f32],
+        bg: &[f32],
+        bo: &[f32],
+        cp: &[f32],
+        c: &mut [f32],
+        ct: &mut [f32],
+        h_row: &mut [f32],
+        next: &mut [f32],
+    ) {
+        let h = cp.len();
+        // Equal lengths, stated once, so the loop has no bounds checks.
+        let (gi, gf, gg, go) = (&mut gi[..h], &mut gf[..h], &mut gg[..h], &mut go[..h]);
+        let (bi, bf, bg, bo) = (&bi[..h], &bf[..h], &bg[..h], &bo[..h]);
+        let (c, ct, h_row, next) = (&mut c[..h], &mut ct[..h], &mut h_row[..h], &mut next[..h]);
+        for j in 0..h {
+            let i = sigmoid::<F>(gi[j] + bi[j]);
+            let f = sigmoid::<F>(gf[j] + bf[j]);
+            let u = tanh::<F>(gg[j] + bg[j]);
+            let o = sigmoid::<F>(go[j] + bo[j]);
+            let c_new = mad::<F>(f, cp[j], i * u);
+            let c_tanh = tanh::<F>(c_new);
+            let h_new = o * c_tanh;
+            (gi[j], gf[j], gg[j], go[j]) = (i, f, u, o);
+            (c[j], ct[j], h_row[j], next[j]) = (c_new, c_tanh, h_new, h_new);
         }
     }
 
@@ -590,24 +638,23 @@ mod simd {
         }
     }
 
+    /// `a · b + c`, fused where the copy being compiled has FMA (`F`): one instruction and one
+    /// rounding instead of two. Rust never fuses on its own, and without hardware FMA
+    /// `mul_add` would be a slow library call.
     #[inline(always)]
-    pub fn sigmoid_slice(xs: &mut [f32]) {
-        for x in xs {
-            *x = 1.0 / (1.0 + exp(-*x));
-        }
+    fn mad<const F: bool>(a: f32, b: f32, c: f32) -> f32 {
+        if F { a.mul_add(b, c) } else { a * b + c }
     }
 
     #[inline(always)]
-    pub fn tanh_slice(xs: &mut [f32]) {
-        for x in xs {
-            *x = tanh(*x);
-        }
+    pub fn sigmoid<const F: bool>(x: f32) -> f32 {
+        1.0 / (1.0 + exp::<F>(-x))
     }
 
     /// `eˣ` to about 2 ulp (Cephes' `expf` polynomial), branch-free so it vectorises. Inputs are
     /// clamped to the range where the result is a finite normal number.
     #[inline(always)]
-    pub fn exp(x: f32) -> f32 {
+    pub fn exp<const F: bool>(x: f32) -> f32 {
         const LOG2E: f32 = std::f32::consts::LOG2_E;
         // Adding and removing 1.5 · 2²³ rounds to the nearest integer without a rounding
         // instruction (SSE2 has none).
@@ -615,16 +662,16 @@ mod simd {
         const LN2_HI: f32 = 0.693_359_4;
         const LN2_LO: f32 = -2.121_944_4e-4;
         let x = x.clamp(-87.3, 88.3);
-        let shifted = x * LOG2E + ROUND;
+        let shifted = mad::<F>(x, LOG2E, ROUND);
         let n = shifted - ROUND;
-        let r = x - n * LN2_HI - n * LN2_LO;
+        let r = mad::<F>(-n, LN2_LO, mad::<F>(-n, LN2_HI, x));
         let p = 1.987_569_1e-4_f32;
-        let p = p * r + 1.398_199_9e-3;
-        let p = p * r + 8.333_452e-3;
-        let p = p * r + 4.166_579_6e-2;
-        let p = p * r + 0.166_666_65;
-        let p = p * r + 0.5;
-        let y = p * r * r + r + 1.0;
+        let p = mad::<F>(p, r, 1.398_199_9e-3);
+        let p = mad::<F>(p, r, 8.333_452e-3);
+        let p = mad::<F>(p, r, 4.166_579_6e-2);
+        let p = mad::<F>(p, r, 0.166_666_65);
+        let p = mad::<F>(p, r, 0.5);
+        let y = mad::<F>(p * r, r, r + 1.0);
         // 2ⁿ built from its exponent bits; n ∈ [-126, 127] after the clamp. n is also the low
         // bits of `shifted`, read as an integer: no float-to-int conversion, which would not
         // vectorise (Rust's saturating `as` needs a NaN check per lane).
@@ -635,16 +682,16 @@ mod simd {
     /// `tanh x`: Cephes' odd polynomial near zero (where `1 − 2/(e²ˣ+1)` would lose relative
     /// precision), the exponential form elsewhere; both computed, one selected, no branch.
     #[inline(always)]
-    pub fn tanh(x: f32) -> f32 {
+    pub fn tanh<const F: bool>(x: f32) -> f32 {
         let a = x.abs();
         let z = x * x;
         let p = -5.704_988_7e-3_f32;
-        let p = p * z + 2.063_909e-2;
-        let p = p * z - 5.373_971_6e-2;
-        let p = p * z + 0.133_314_42;
-        let p = p * z - 0.333_332_8;
-        let small = p * z * x + x;
-        let large = (1.0 - 2.0 / (exp(2.0 * a) + 1.0)).copysign(x);
+        let p = mad::<F>(p, z, 2.063_909e-2);
+        let p = mad::<F>(p, z, -5.373_971_6e-2);
+        let p = mad::<F>(p, z, 0.133_314_42);
+        let p = mad::<F>(p, z, -0.333_332_8);
+        let small = mad::<F>(p * z, x, x);
+        let large = (1.0 - 2.0 / (exp::<F>(2.0 * a) + 1.0)).copysign(x);
         if a < 0.625 { small } else { large }
     }
 }
@@ -724,22 +771,22 @@ mod tests {
         }
     }
 
-    #[test]
-    fn activations_match_f64() {
+    /// Both copies of the activations: with fused multiply-adds (`F`) and without.
+    fn activations_match_f64<const F: bool>() {
         let mut worst = (0f64, 0f64, 0f64);
         for k in -200_000..=200_000 {
             let x = k as f32 * 1e-4;
             let xd = f64::from(x);
-            let mut s = [x];
-            simd::sigmoid_slice(&mut s);
+            let sigmoid = 1.0 / (1.0 + (-xd).exp());
             worst.0 = worst
                 .0
-                .max((f64::from(s[0]) - 1.0 / (1.0 + (-xd).exp())).abs());
-            worst.1 = worst.1.max((f64::from(simd::tanh(x)) - xd.tanh()).abs());
+                .max((f64::from(simd::sigmoid::<F>(x)) - sigmoid).abs());
+            worst.1 = worst
+                .1
+                .max((f64::from(simd::tanh::<F>(x)) - xd.tanh()).abs());
             if x.abs() < 10.0 {
-                worst.2 = worst
-                    .2
-                    .max((f64::from(simd::exp(x)) / xd.exp() - 1.0).abs());
+                let rel = f64::from(simd::exp::<F>(x)) / xd.exp() - 1.0;
+                worst.2 = worst.2.max(rel.abs());
             }
         }
         assert!(
@@ -747,11 +794,20 @@ mod tests {
             "sigmoid/tanh abs error {worst:?}"
         );
         assert!(worst.2 < 5e-7, "exp rel error {worst:?}");
-        assert_eq!(simd::tanh(1e-8), 1e-8, "tanh keeps tiny inputs exact");
-        assert_eq!(simd::tanh(-100.0), -1.0);
-        let mut s = [-200.0, 200.0];
-        simd::sigmoid_slice(&mut s);
+        assert_eq!(simd::tanh::<F>(1e-8), 1e-8, "tanh keeps tiny inputs exact");
+        assert_eq!(simd::tanh::<F>(-100.0), -1.0);
+        let s = [simd::sigmoid::<F>(-200.0), simd::sigmoid::<F>(200.0)];
         assert!(s[0] >= 0.0 && s[0] < 1e-30 && s[1] == 1.0, "{s:?}");
+    }
+
+    #[test]
+    fn activations_match_f64_without_fma() {
+        activations_match_f64::<false>();
+    }
+
+    #[test]
+    fn activations_match_f64_with_fma() {
+        activations_match_f64::<true>();
     }
 
     #[test]
