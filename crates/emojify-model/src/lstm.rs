@@ -1,7 +1,10 @@
 //! A fused-gate LSTM layer with one bias per gate, as Keras has (burn's own `Lstm` has two):
 //! one input projection for all time steps, then one recurrent matmul per step.
 
+use std::collections::HashMap;
+
 use burn::module::Param;
+use burn::nn::Embedding;
 use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, tanh};
 use rand::rngs::StdRng;
@@ -76,6 +79,59 @@ impl FusedLstm {
     }
 }
 
+impl FusedLstm {
+    /// Token ids `[B, T]` through `embedding` and this layer → `[T, B, H]`. On the CPU backends
+    /// each distinct token's input projection `E[id] · W_ih` is computed once per batch and
+    /// looked up by position ([`lstm_op::layer_table`]): padding and repeated words cost one
+    /// row, and the per-step product shrinks to the recurrent one. Elsewhere, the embedded
+    /// sequence goes through [`Self::forward_time_major`].
+    pub fn forward_ids(&self, embedding: &Embedding, ids: Tensor<2, Int>) -> Tensor<3> {
+        let device = ids.device();
+        if !lstm_op::available(&device) {
+            return self.forward_time_major(embedding.forward(ids).swap_dims(0, 1));
+        }
+        let [batch, steps] = ids.dims();
+        let values = ids.into_data().convert::<i64>();
+        let values = values
+            .try_to_vec::<i64>()
+            .expect("converted to i64 just above");
+        let (distinct, index) = distinct_time_major(&values, batch, steps);
+        let count = distinct.len();
+        let distinct = Tensor::<1, Int>::from_data(TensorData::new(distinct, [count]), &device);
+        let rows = embedding
+            .weight
+            .val()
+            .select(0, distinct)
+            .matmul(self.w_ih.val());
+        lstm_op::layer_table(
+            rows,
+            index,
+            [steps, batch],
+            self.bias.val(),
+            self.w_hh.val(),
+        )
+    }
+}
+
+/// The distinct values of row-major `ids [B, T]`, in first-seen order, and for each position
+/// in time-major order (`t · B + b`) the index of its value among them.
+fn distinct_time_major(ids: &[i64], batch: usize, steps: usize) -> (Vec<i64>, Vec<u32>) {
+    let mut slot: HashMap<i64, u32> = HashMap::new();
+    let mut distinct = Vec::new();
+    let mut index = Vec::with_capacity(batch * steps);
+    for t in 0..steps {
+        for b in 0..batch {
+            let id = ids[b * steps + t];
+            let next = distinct.len() as u32;
+            index.push(*slot.entry(id).or_insert_with(|| {
+                distinct.push(id);
+                next
+            }));
+        }
+    }
+    (distinct, index)
+}
+
 /// The layer from tensor ops: one matmul for the input projection of all steps (bias folded
 /// in), then [`composed_recurrence`].
 pub fn composed_layer(
@@ -145,6 +201,65 @@ fn orthogonal_rows(rows: usize, cols: usize, rng: &mut StdRng) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The looked-up first layer must agree with embedding-then-layer, in its output and in
+    /// every gradient, the embedding's included (when it is trained).
+    #[test]
+    #[allow(deprecated)] // ndarray: deprecated upstream, still one of this project's backends
+    fn token_ids_through_the_table_match_the_embedded_sequence() {
+        for device in [Device::flex().autodiff(), Device::ndarray().autodiff()] {
+            let (vocab, dim, hidden) = (7, 5, 4);
+            let mut rng = init::rng(9);
+            let matrix = init::normal([vocab, dim], 1.0, &mut rng, &device);
+            let embedding = crate::input::embedding_layer(matrix, true, &device);
+            let lstm = FusedLstm::init(dim, hidden, &mut rng, &device);
+            // Three sentences of four steps: repeated words and padding (0).
+            let ids = [3, 1, 3, 0, 6, 6, 2, 0, 1, 0, 0, 0];
+            let ids = Tensor::<2, Int>::from_data(TensorData::new(ids.to_vec(), [3, 4]), &device);
+            let weights = init::normal([4, 3, hidden], 1.0, &mut rng, &device);
+            let outcome = |hs: Tensor<3>| {
+                let grads = (hs.clone() * weights.clone()).sum().backward();
+                let v2 = |t: Option<Tensor<2>>| t.map(|g| values(g.into_data()));
+                [
+                    Some(values(hs.into_data())),
+                    v2(embedding.weight.val().grad(&grads)),
+                    v2(lstm.w_ih.val().grad(&grads)),
+                    lstm.bias.val().grad(&grads).map(|g| values(g.into_data())),
+                    v2(lstm.w_hh.val().grad(&grads)),
+                ]
+            };
+            let looked_up = outcome(lstm.forward_ids(&embedding, ids.clone()));
+            let embedded = embedding.forward(ids).swap_dims(0, 1);
+            let composed = outcome(lstm.forward_time_major(embedded));
+            let names = ["hidden states", "d embedding", "d w_ih", "d bias", "d w_hh"];
+            for ((a, b), name) in looked_up.into_iter().zip(composed).zip(names) {
+                let (Some(a), Some(b)) = (a, b) else {
+                    panic!("{name}: missing on one side");
+                };
+                let worst = a
+                    .iter()
+                    .zip(&b)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0f32, f32::max);
+                assert!(
+                    a.len() == b.len() && worst < 1e-5,
+                    "{name}: differ by {worst}"
+                );
+            }
+        }
+    }
+
+    fn values(data: TensorData) -> Vec<f32> {
+        data.try_to_vec::<f32>().unwrap_or_default()
+    }
+
+    #[test]
+    fn distinct_ids_index_time_major_positions() {
+        // [B = 2, T = 3]: "5 7 0" and "7 7 0".
+        let (distinct, index) = distinct_time_major(&[5, 7, 0, 7, 7, 0], 2, 3);
+        assert_eq!(distinct, vec![5, 7, 0]);
+        assert_eq!(index, vec![0, 1, 1, 1, 2, 2]);
+    }
 
     #[test]
     fn orthogonal_rows_are_orthonormal() {

@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
 use crate::dropout::dropout;
-use crate::input::{InputLayer, SeqBatch, sequence, summary_row};
+use crate::input::{Input, InputLayer, SeqBatch, sequence, summary_row};
 use crate::lstm::FusedLstm;
 use crate::{LayerSummary, ModelSummary, init};
 
@@ -85,10 +85,20 @@ impl LstmClassifier {
     /// when an `rng` for its masks is given.
     pub fn forward(&self, batch: &SeqBatch, mut rng: Option<&mut StdRng>) -> Tensor<2> {
         // Time-major throughout: [T, B, ·] keeps every step's slice contiguous.
-        let mut x = sequence(self.embedding.as_ref(), &batch.input).swap_dims(0, 1); // [T, B, D]
         let layers = self.lstms.len();
+        // Token ids go through the embedding and the first layer together (`forward_ids`);
+        // `done` counts the layers that has run.
+        let (mut x, done) = match (&self.embedding, &batch.input, self.lstms.first()) {
+            (Some(e), Input::Ids(ids), Some(first)) => (first.forward_ids(e, ids.clone()), 1),
+            _ => (
+                sequence(self.embedding.as_ref(), &batch.input).swap_dims(0, 1),
+                0,
+            ),
+        };
         for (l, lstm) in self.lstms.iter().enumerate() {
-            x = lstm.forward_time_major(x);
+            if l >= done {
+                x = lstm.forward_time_major(x);
+            }
             // The last layer's dropout applies to the one state the classifier reads (below):
             // the same distribution as masking every step, at 1/T of the mask's cost.
             if let Some(rng) = rng.as_deref_mut().filter(|_| l + 1 < layers) {

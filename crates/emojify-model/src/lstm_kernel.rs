@@ -39,6 +39,34 @@ impl Weights<'_> {
     }
 }
 
+/// Input pre-activations looked up instead of computed: step `t`, row `b` gets row
+/// `index[t·B + b]` of `rows [U, 4H]` added to its gates. For a frozen embedding, `rows` is
+/// the projection `E[u] · W_ih` of the batch's distinct tokens only, so each token's projection
+/// is computed once per batch rather than once per occurrence (padding included).
+#[derive(Debug, Clone, Copy)]
+pub struct Table<'a> {
+    pub rows: &'a [f32],
+    pub index: &'a [u32],
+}
+
+impl Table<'_> {
+    fn check(&self, d: Dims) {
+        let four_h = 4 * d.hidden;
+        assert_eq!(self.rows.len() % four_h.max(1), 0, "table rows are [U, 4H]");
+        assert_eq!(self.index.len(), d.steps * d.batch, "index is [T, B]");
+        let count = self.rows.len() / four_h.max(1);
+        assert!(
+            self.index.iter().all(|&i| (i as usize) < count),
+            "index points past the table's {count} rows"
+        );
+    }
+
+    fn row(&self, i: u32, four_h: usize) -> &[f32] {
+        let start = i as usize * four_h;
+        &self.rows[start..start + four_h]
+    }
+}
+
 /// What the backward pass needs from the forward pass, each array time-major over all rows.
 #[derive(Debug, Clone, Default)]
 pub struct Saved {
@@ -61,6 +89,8 @@ pub struct Grads {
     pub w_ih: Vec<f32>,
     pub bias: Vec<f32>,
     pub w_hh: Vec<f32>,
+    /// `[U, 4H]`: the gradient of a [`Table`]'s rows, when the input came from one.
+    pub table: Option<Vec<f32>>,
 }
 
 /// Runs the layer from a zero state and returns every step's hidden state `[T, B, H]`, and
@@ -68,6 +98,34 @@ pub struct Grads {
 /// one group of rows per thread, each running all steps on its own — no synchronisation per
 /// step.
 pub fn forward(x: Vec<f32>, w: Weights<'_>, d: Dims, save: bool) -> (Vec<f32>, Option<Saved>) {
+    forward_with(x, w, d, save, None)
+}
+
+/// [`forward`] with the input pre-activations taken from `table` (no input, no `w_ih`).
+pub fn forward_table(
+    table: Table<'_>,
+    bias: &[f32],
+    w_hh: &[f32],
+    d: Dims,
+    save: bool,
+) -> (Vec<f32>, Option<Saved>) {
+    let d = Dims { input: 0, ..d };
+    table.check(d);
+    let w = Weights {
+        w_ih: &[],
+        bias,
+        w_hh,
+    };
+    forward_with(Vec::new(), w, d, save, Some(table))
+}
+
+fn forward_with(
+    x: Vec<f32>,
+    w: Weights<'_>,
+    d: Dims,
+    save: bool,
+    table: Option<Table<'_>>,
+) -> (Vec<f32>, Option<Saved>) {
     assert_eq!(x.len(), d.steps * d.batch * d.input, "x is [T, B, in]");
     w.check(d);
     let (step, h) = (d.batch * d.hidden, d.hidden);
@@ -88,7 +146,14 @@ pub fn forward(x: Vec<f32>, w: Weights<'_>, d: Dims, save: bool) -> (Vec<f32>, O
         });
         groups.into_par_iter().for_each(|rows| {
             // SAFETY: the groups' row ranges are disjoint, so are the slices each one takes.
-            unsafe { forward_rows(&x, &out, buffers.as_ref(), rows, w, &stacked, d, threads) }
+            let step = Step {
+                w,
+                stacked: &stacked,
+                table,
+                d,
+                threads,
+            };
+            unsafe { forward_rows(&x, &out, buffers.as_ref(), rows, step) }
         });
     }
     let saved = save.then(|| Saved {
@@ -105,6 +170,36 @@ pub fn forward(x: Vec<f32>, w: Weights<'_>, d: Dims, save: bool) -> (Vec<f32>, O
 /// what the forward pass saved; the input's gradient only with `need_x` (a frozen embedding
 /// below needs none).
 pub fn backward(d_hs: &[f32], saved: &Saved, w: Weights<'_>, d: Dims, need_x: bool) -> Grads {
+    backward_with(d_hs, saved, w, d, need_x, None)
+}
+
+/// [`backward`] of [`forward_table`]: the table's gradient instead of the input's and `w_ih`'s.
+pub fn backward_table(
+    d_hs: &[f32],
+    saved: &Saved,
+    table: Table<'_>,
+    bias: &[f32],
+    w_hh: &[f32],
+    d: Dims,
+) -> Grads {
+    let d = Dims { input: 0, ..d };
+    table.check(d);
+    let w = Weights {
+        w_ih: &[],
+        bias,
+        w_hh,
+    };
+    backward_with(d_hs, saved, w, d, false, Some(table))
+}
+
+fn backward_with(
+    d_hs: &[f32],
+    saved: &Saved,
+    w: Weights<'_>,
+    d: Dims,
+    need_x: bool,
+    table: Option<Table<'_>>,
+) -> Grads {
     w.check(d);
     let (h, four_h) = (d.hidden, 4 * d.hidden);
     let (step, rows_all) = (d.batch * h, d.steps * d.batch);
@@ -139,14 +234,27 @@ pub fn backward(d_hs: &[f32], saved: &Saved, w: Weights<'_>, d: Dims, need_x: bo
         );
     }
     let mut w_ih = vec![0f32; d.input * four_h];
-    let dims = (d.input, rows_all, four_h);
-    matmul(
-        &mut w_ih,
-        dims,
-        Mat::Transposed(&saved.x),
-        Mat::AsIs(&dp),
-        true,
-    );
+    if d.input > 0 {
+        let dims = (d.input, rows_all, four_h);
+        matmul(
+            &mut w_ih,
+            dims,
+            Mat::Transposed(&saved.x),
+            Mat::AsIs(&dp),
+            true,
+        );
+    }
+    // Each table row's gradient is the sum of the gate gradients of the positions using it.
+    let table = table.map(|t| {
+        let mut grad = vec![0f32; t.rows.len()];
+        for (&i, row) in t.index.iter().zip(dp.chunks_exact(four_h)) {
+            let start = i as usize * four_h;
+            for (acc, v) in grad[start..start + four_h].iter_mut().zip(row) {
+                *acc += v;
+            }
+        }
+        grad
+    });
     let mut bias = vec![0f32; four_h];
     for row in dp.chunks_exact(four_h) {
         for (acc, v) in bias.iter_mut().zip(row) {
@@ -164,6 +272,7 @@ pub fn backward(d_hs: &[f32], saved: &Saved, w: Weights<'_>, d: Dims, need_x: bo
         w_ih,
         bias,
         w_hh,
+        table,
     }
 }
 
@@ -228,21 +337,35 @@ fn rows_of<'a>(all: &'a [f32], d: Dims, width: usize, t: usize, rows: &Range<usi
     &all[base + rows.start * width..base + rows.end * width]
 }
 
+/// What every row group's forward pass shares.
+#[derive(Clone, Copy)]
+struct Step<'a> {
+    w: Weights<'a>,
+    /// `[W_ih; W_hh]`.
+    stacked: &'a [f32],
+    table: Option<Table<'a>>,
+    d: Dims,
+    threads: bool,
+}
+
 /// The forward pass over one group of rows, on this thread.
 ///
 /// # Safety
 /// No other thread may use the same `rows` of these buffers.
-#[allow(clippy::too_many_arguments)]
 unsafe fn forward_rows(
     x: &[f32],
     hs: &Shared,
     kept: Option<&Kept>,
     rows: Range<usize>,
-    w: Weights<'_>,
-    stacked: &[f32],
-    d: Dims,
-    threads: bool,
+    s: Step<'_>,
 ) {
+    let Step {
+        w,
+        stacked,
+        table,
+        d,
+        threads,
+    } = s;
     let (h, n) = (d.hidden, rows.len());
     let k_all = d.input + h;
     // This step's `[x_t | h_{t-1}]` rows: the element-wise pass writes each new state straight
@@ -281,12 +404,16 @@ unsafe fn forward_rows(
         // gates = [x_t | h_{t-1}] · [W_ih; W_hh]: one GEMM with the longer inner dimension
         // runs faster than two. The bias is added in the element-wise pass.
         let x_t = rows_of(x, d, d.input, t, &rows);
-        if t == 0 {
+        if t == 0 && d.input == 0 {
+            g.fill(0.0);
+        } else if t == 0 {
             let dims = (n, d.input, 4 * h);
             matmul(g, dims, Mat::AsIs(x_t), Mat::AsIs(w.w_ih), threads);
         } else {
-            for (dst, x_r) in xh.chunks_exact_mut(k_all).zip(x_t.chunks_exact(d.input)) {
-                dst[..d.input].copy_from_slice(x_r);
+            if d.input > 0 {
+                for (dst, x_r) in xh.chunks_exact_mut(k_all).zip(x_t.chunks_exact(d.input)) {
+                    dst[..d.input].copy_from_slice(x_r);
+                }
             }
             matmul(
                 g,
@@ -295,6 +422,14 @@ unsafe fn forward_rows(
                 Mat::AsIs(stacked),
                 threads,
             );
+        }
+        if let Some(table) = table {
+            let index = &table.index[t * d.batch..][rows.clone()];
+            for (g_row, &i) in g.chunks_exact_mut(4 * h).zip(index) {
+                for (v, p) in g_row.iter_mut().zip(table.row(i, 4 * h)) {
+                    *v += p;
+                }
+            }
         }
         simd::forward_step(simd::Forward {
             gates: g,
@@ -866,6 +1001,57 @@ mod tests {
         let without = backward(&d_hs, &saved.expect("saved"), weights(&c), D, false);
         assert!(without.x.is_none(), "no input gradient unless asked");
         assert_eq!(without.w_hh, grads.w_hh);
+    }
+
+    /// A table lookup is a product with one-hot inputs: `forward_table` with `rows` must match
+    /// `forward` with `x` one-hot over the table's rows and `w_ih = rows`, and the table's
+    /// gradient must be that `w_ih`'s.
+    #[test]
+    fn table_input_matches_one_hot_dense_input() {
+        let (u, d) = (4, Dims { batch: 17, ..D });
+        let c = case(Dims { input: u, ..d }, 21);
+        let (rows, bias, w_hh) = (&c.1, &c.2, &c.3);
+        // Row 0 is used by most positions, as padding is; row 3 by none.
+        let index: Vec<u32> = (0..d.steps * d.batch)
+            .map(|k| [0, 0, 1, 0, 2][k % 5])
+            .collect();
+        let mut one_hot = vec![0f32; index.len() * u];
+        for (k, &i) in index.iter().enumerate() {
+            one_hot[k * u + i as usize] = 1.0;
+        }
+        let dense_d = Dims { input: u, ..d };
+        let dense_w = Weights {
+            w_ih: rows,
+            bias,
+            w_hh,
+        };
+        let table = Table {
+            rows,
+            index: &index,
+        };
+        let (hs, saved) = forward_table(table, bias, w_hh, d, true);
+        let (want, dense_saved) = forward(one_hot, dense_w, dense_d, true);
+        assert!(max_diff(&hs, &want) < 1e-6, "hidden states");
+        let d_hs = values(hs.len(), 22, 1.0);
+        let g = backward_table(&d_hs, &saved.expect("saved"), table, bias, w_hh, d);
+        let want = backward(&d_hs, &dense_saved.expect("saved"), dense_w, dense_d, false);
+        let d_table = g.table.expect("the table's gradient");
+        assert!(max_diff(&d_table, &want.w_ih) < 1e-5, "table gradient");
+        assert!(
+            d_table[3 * 4 * d.hidden..].iter().all(|&v| v == 0.0),
+            "unused row"
+        );
+        assert!(max_diff(&g.bias, &want.bias) < 1e-5, "bias gradient");
+        assert!(max_diff(&g.w_hh, &want.w_hh) < 1e-5, "w_hh gradient");
+        assert!(g.x.is_none() && g.w_ih.is_empty());
+    }
+
+    fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+        assert_eq!(a.len(), b.len());
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
     }
 
     #[test]

@@ -22,7 +22,7 @@ use burn::backend::{
 };
 use burn::prelude::*;
 
-use crate::lstm_kernel::{self, Dims, Saved, Weights};
+use crate::lstm_kernel::{self, Dims, Saved, Table, Weights};
 
 /// Backends that run a whole LSTM layer as one operation.
 #[backend_extension(Flex, NdArray, Autodiff)]
@@ -35,6 +35,23 @@ pub trait LstmLayer: Backend {
         bias: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
+
+    /// The same layer with its input pre-activations looked up: step `t`, row `b` adds row
+    /// `index.ids[t·B + b]` of `rows [U, 4H]` (see [`Table`]).
+    fn lstm_layer_table(
+        rows: FloatTensor<Self>,
+        index: TableIndex,
+        bias: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+}
+
+/// Which table row each position of a `[T, B]` batch reads, time-major.
+#[derive(Debug, Clone)]
+pub struct TableIndex {
+    pub ids: Arc<[u32]>,
+    pub steps: usize,
+    pub batch: usize,
 }
 
 /// The CPU backends run the kernels on their data read back as `Vec<f32>`.
@@ -48,6 +65,15 @@ macro_rules! cpu_lstm_layer {
                 w_hh: FloatTensor<Self>,
             ) -> FloatTensor<Self> {
                 forward_only::<Self>([x, w_ih, bias, w_hh])
+            }
+
+            fn lstm_layer_table(
+                rows: FloatTensor<Self>,
+                index: TableIndex,
+                bias: FloatTensor<Self>,
+                w_hh: FloatTensor<Self>,
+            ) -> FloatTensor<Self> {
+                table_forward_only::<Self>([rows, bias, w_hh], &index)
             }
         }
     )*};
@@ -78,6 +104,41 @@ impl<B: Backend + LstmLayer, C: CheckpointStrategy> LstmLayer for Autodiff<B, C>
                 prep.finish(state, output)
             }
             OpsKind::UnTracked(prep) => prep.finish(forward_only::<B>(inputs)),
+        }
+    }
+
+    fn lstm_layer_table(
+        rows: FloatTensor<Self>,
+        index: TableIndex,
+        bias: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let nodes = [rows.node(), bias.node(), w_hh.node()];
+        let inputs = [rows, bias, w_hh].map(|t| t.into_primitive());
+        match TableLayer.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let device = inputs[0].device();
+                let (table, dims, bias, w_hh) = read_table_inputs::<B>(inputs, &index);
+                let view = Table {
+                    rows: &table,
+                    index: &index.ids,
+                };
+                let (hs, saved) = lstm_kernel::forward_table(view, &bias, &w_hh, dims, true);
+                let output = write::<B>(hs, &[dims.steps, dims.batch, dims.hidden], &device);
+                let state = TableState {
+                    forward: Arc::new(TableSaved {
+                        saved: saved.unwrap_or_default(),
+                        table,
+                        bias,
+                        w_hh,
+                    }),
+                    index,
+                    dims,
+                    device,
+                };
+                prep.finish(state, output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(table_forward_only::<B>(inputs, &index)),
         }
     }
 }
@@ -140,6 +201,87 @@ impl<B: Backend> Backward<B, 4> for Layer {
             }
         }
     }
+}
+
+/// The backward node of the table-input layer.
+#[derive(Debug)]
+struct TableLayer;
+
+/// The table-input layer's forward values, shared so the state's `Clone` is cheap.
+#[derive(Debug)]
+struct TableSaved {
+    saved: Saved,
+    table: Vec<f32>,
+    bias: Vec<f32>,
+    w_hh: Vec<f32>,
+}
+
+#[derive(Debug, Clone)]
+struct TableState<D> {
+    forward: Arc<TableSaved>,
+    index: TableIndex,
+    dims: Dims,
+    device: D,
+}
+
+impl<B: Backend> Backward<B, 3> for TableLayer {
+    type State = TableState<B::Device>;
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [rows, bias, w_hh] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (d_hs, _) = read::<B>(grad);
+        let state = ops.state;
+        let f = &*state.forward;
+        let d = state.dims;
+        let table = Table {
+            rows: &f.table,
+            index: &state.index.ids,
+        };
+        let g = lstm_kernel::backward_table(&d_hs, &f.saved, table, &f.bias, &f.w_hh, d);
+        let four_h = 4 * d.hidden;
+        let device = &state.device;
+        let d_table = g.table.unwrap_or_default();
+        for (node, values, shape) in [
+            (rows, d_table, vec![f.table.len() / four_h, four_h]),
+            (bias, g.bias, vec![four_h]),
+            (w_hh, g.w_hh, vec![d.hidden, four_h]),
+        ] {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, write::<B>(values, &shape, device));
+            }
+        }
+    }
+}
+
+/// Reads `[rows, bias, w_hh]`; [`layer_table`] has checked that their shapes fit `index`.
+fn read_table_inputs<B: Backend>(
+    inputs: [FloatTensor<B>; 3],
+    index: &TableIndex,
+) -> (Vec<f32>, Dims, Vec<f32>, Vec<f32>) {
+    let [rows, bias, w_hh] = inputs;
+    let (w_hh, w_shape) = read::<B>(w_hh);
+    let dims = Dims {
+        steps: index.steps,
+        batch: index.batch,
+        input: 0,
+        hidden: w_shape[0],
+    };
+    (read::<B>(rows).0, dims, read::<B>(bias).0, w_hh)
+}
+
+fn table_forward_only<B: Backend>(
+    inputs: [FloatTensor<B>; 3],
+    index: &TableIndex,
+) -> FloatTensor<B> {
+    let device = inputs[0].device();
+    let (table, d, bias, w_hh) = read_table_inputs::<B>(inputs, index);
+    let view = Table {
+        rows: &table,
+        index: &index.ids,
+    };
+    let (hs, _) = lstm_kernel::forward_table(view, &bias, &w_hh, d, false);
+    write::<B>(hs, &[d.steps, d.batch, d.hidden], &device)
 }
 
 fn forward_only<B: Backend>(inputs: [FloatTensor<B>; 4]) -> FloatTensor<B> {
@@ -226,6 +368,41 @@ pub fn layer(x: Tensor<3>, w_ih: Tensor<2>, bias: Tensor<1>, w_hh: Tensor<2>) ->
     Tensor::from_dispatch(<burn::backend::Dispatch as LstmLayer>::lstm_layer(
         x.into_dispatch(),
         w_ih.into_dispatch(),
+        bias.into_dispatch(),
+        w_hh.into_dispatch(),
+    ))
+}
+
+/// [`layer`] with the input pre-activations looked up: `rows [U, 4H]`, `ids` time-major
+/// `[T · B]` (each < U), `bias [4H]`, `w_hh [H, 4H]` → `[T, B, H]`. Call only where
+/// [`available`] says so.
+pub fn layer_table(
+    rows: Tensor<2>,
+    ids: Vec<u32>,
+    [steps, batch]: [usize; 2],
+    bias: Tensor<1>,
+    w_hh: Tensor<2>,
+) -> Tensor<3> {
+    let [count, four_h] = rows.dims();
+    let [h, four_h_hh] = w_hh.dims();
+    let [four_h_b] = bias.dims();
+    assert!(
+        four_h == 4 * h && four_h_hh == four_h && four_h_b == four_h,
+        "rows [{count}, {four_h}] do not fit bias [{four_h_b}], w_hh [{h}, {four_h_hh}]"
+    );
+    assert_eq!(ids.len(), steps * batch, "ids are [T, B]");
+    assert!(
+        ids.iter().all(|&i| (i as usize) < count),
+        "an id points past the table's {count} rows"
+    );
+    let index = TableIndex {
+        ids: ids.into(),
+        steps,
+        batch,
+    };
+    Tensor::from_dispatch(<burn::backend::Dispatch as LstmLayer>::lstm_layer_table(
+        rows.into_dispatch(),
+        index,
         bias.into_dispatch(),
         w_hh.into_dispatch(),
     ))
