@@ -81,10 +81,10 @@ impl FusedLstm {
 
 impl FusedLstm {
     /// Token ids `[B, T]` through `embedding` and this layer → `[T, B, H]`. On the CPU backends
-    /// each distinct token's input projection `E[id] · W_ih` is computed once per batch and
-    /// looked up by position ([`lstm_op::layer_table`]): padding and repeated words cost one
-    /// row, and the per-step product shrinks to the recurrent one. Elsewhere, the embedded
-    /// sequence goes through [`Self::forward_time_major`].
+    /// the layer gets each distinct token's vector once ([`lstm_op::layer_indexed`]) and
+    /// projects it once per batch: padding and repeated words cost one row, and the per-step
+    /// product shrinks to the recurrent one. Elsewhere, the embedded sequence goes through
+    /// [`Self::forward_time_major`].
     pub fn forward_ids(&self, embedding: &Embedding, ids: Tensor<2, Int>) -> Tensor<3> {
         let device = ids.device();
         if !lstm_op::available(&device) {
@@ -98,15 +98,12 @@ impl FusedLstm {
         let (distinct, index) = distinct_time_major(&values, batch, steps);
         let count = distinct.len();
         let distinct = Tensor::<1, Int>::from_data(TensorData::new(distinct, [count]), &device);
-        let rows = embedding
-            .weight
-            .val()
-            .select(0, distinct)
-            .matmul(self.w_ih.val());
-        lstm_op::layer_table(
+        let rows = embedding.weight.val().select(0, distinct);
+        lstm_op::layer_indexed(
             rows,
             index,
             [steps, batch],
+            self.w_ih.val(),
             self.bias.val(),
             self.w_hh.val(),
         )

@@ -39,32 +39,38 @@ impl Weights<'_> {
     }
 }
 
-/// Input pre-activations looked up instead of computed: step `t`, row `b` gets row
-/// `index[t·B + b]` of `rows [U, 4H]` added to its gates. For a frozen embedding, `rows` is
-/// the projection `E[u] · W_ih` of the batch's distinct tokens only, so each token's projection
-/// is computed once per batch rather than once per occurrence (padding included).
-#[derive(Debug, Clone, Copy)]
-pub struct Table<'a> {
-    pub rows: &'a [f32],
+/// The input as distinct rows `rows [U, in]` and, for each position in time-major order
+/// (`t · B + b`), the row it is. Each row's projection `row · W_ih` is computed once, however
+/// often it occurs: for token ids through an embedding, once per distinct word in the batch
+/// (padding included) instead of once per position.
+#[derive(Debug, Clone)]
+pub struct Indexed<'a> {
+    pub rows: Vec<f32>,
     pub index: &'a [u32],
 }
 
-impl Table<'_> {
-    fn check(&self, d: Dims) {
-        let four_h = 4 * d.hidden;
-        assert_eq!(self.rows.len() % four_h.max(1), 0, "table rows are [U, 4H]");
-        assert_eq!(self.index.len(), d.steps * d.batch, "index is [T, B]");
-        let count = self.rows.len() / four_h.max(1);
-        assert!(
-            self.index.iter().all(|&i| (i as usize) < count),
-            "index points past the table's {count} rows"
-        );
-    }
+/// Input pre-activations looked up instead of computed: step `t`, row `b` gets row
+/// `index[t·B + b]` of `rows [U, 4H]` added to its gates.
+#[derive(Debug, Clone, Copy)]
+struct Table<'a> {
+    rows: &'a [f32],
+    index: &'a [u32],
+}
 
+impl Table<'_> {
     fn row(&self, i: u32, four_h: usize) -> &[f32] {
         let start = i as usize * four_h;
         &self.rows[start..start + four_h]
     }
+}
+
+/// Checks `index` against `count` rows and a `[T, B]` batch.
+fn check_index(index: &[u32], count: usize, d: Dims) {
+    assert_eq!(index.len(), d.steps * d.batch, "index is [T, B]");
+    assert!(
+        index.iter().all(|&i| (i as usize) < count),
+        "index points past the {count} rows"
+    );
 }
 
 /// What the backward pass needs from the forward pass, each array time-major over all rows.
@@ -82,6 +88,13 @@ pub struct Saved {
     cells_tanh: Vec<f32>,
 }
 
+impl Saved {
+    /// How many input rows the forward pass saw: `T · B`, or `U` for [`Indexed`] input.
+    pub fn input_rows(&self, d: Dims) -> usize {
+        self.x.len() / d.input.max(1)
+    }
+}
+
 /// The gradients of one layer; `x` only when asked for.
 #[derive(Debug, Clone)]
 pub struct Grads {
@@ -89,8 +102,6 @@ pub struct Grads {
     pub w_ih: Vec<f32>,
     pub bias: Vec<f32>,
     pub w_hh: Vec<f32>,
-    /// `[U, 4H]`: the gradient of a [`Table`]'s rows, when the input came from one.
-    pub table: Option<Vec<f32>>,
 }
 
 /// Runs the layer from a zero state and returns every step's hidden state `[T, B, H]`, and
@@ -101,22 +112,42 @@ pub fn forward(x: Vec<f32>, w: Weights<'_>, d: Dims, save: bool) -> (Vec<f32>, O
     forward_with(x, w, d, save, None)
 }
 
-/// [`forward`] with the input pre-activations taken from `table` (no input, no `w_ih`).
-pub fn forward_table(
-    table: Table<'_>,
-    bias: &[f32],
-    w_hh: &[f32],
+/// [`forward`] with the input given as [`Indexed`] rows (`d.input` wide).
+pub fn forward_indexed(
+    input: Indexed<'_>,
+    w: Weights<'_>,
     d: Dims,
     save: bool,
 ) -> (Vec<f32>, Option<Saved>) {
-    let d = Dims { input: 0, ..d };
-    table.check(d);
-    let w = Weights {
-        w_ih: &[],
-        bias,
-        w_hh,
+    w.check(d);
+    let count = input.rows.len() / d.input.max(1);
+    assert_eq!(input.rows.len(), count * d.input, "rows are [U, in]");
+    check_index(input.index, count, d);
+    let four_h = 4 * d.hidden;
+    let mut projected = vec![0f32; count * four_h];
+    let dims = (count, d.input, four_h);
+    matmul(
+        &mut projected,
+        dims,
+        Mat::AsIs(&input.rows),
+        Mat::AsIs(w.w_ih),
+        true,
+    );
+    let table = Table {
+        rows: &projected,
+        index: input.index,
     };
-    forward_with(Vec::new(), w, d, save, Some(table))
+    let recurrent = Weights { w_ih: &[], ..w };
+    let (hs, saved) = forward_with(
+        Vec::new(),
+        recurrent,
+        Dims { input: 0, ..d },
+        save,
+        Some(table),
+    );
+    // The rows stand in for the input in the backward pass.
+    let saved = saved.map(|s| Saved { x: input.rows, ..s });
+    (hs, saved)
 }
 
 fn forward_with(
@@ -170,36 +201,62 @@ fn forward_with(
 /// what the forward pass saved; the input's gradient only with `need_x` (a frozen embedding
 /// below needs none).
 pub fn backward(d_hs: &[f32], saved: &Saved, w: Weights<'_>, d: Dims, need_x: bool) -> Grads {
-    backward_with(d_hs, saved, w, d, need_x, None)
+    backward_with(d_hs, saved, w, d, need_x, None).0
 }
 
-/// [`backward`] of [`forward_table`]: the table's gradient instead of the input's and `w_ih`'s.
-pub fn backward_table(
+/// [`backward`] of [`forward_indexed`]: the input's gradient (with `need_x`) is per row,
+/// `[U, in]`, summed over the positions using it.
+pub fn backward_indexed(
     d_hs: &[f32],
     saved: &Saved,
-    table: Table<'_>,
-    bias: &[f32],
-    w_hh: &[f32],
+    index: &[u32],
+    w: Weights<'_>,
     d: Dims,
+    need_x: bool,
 ) -> Grads {
-    let d = Dims { input: 0, ..d };
-    table.check(d);
-    let w = Weights {
-        w_ih: &[],
-        bias,
-        w_hh,
-    };
-    backward_with(d_hs, saved, w, d, false, Some(table))
+    w.check(d);
+    let count = saved.input_rows(d);
+    check_index(index, count, d);
+    let recurrent = Weights { w_ih: &[], ..w };
+    let d0 = Dims { input: 0, ..d };
+    let (g, d_table) = backward_with(d_hs, saved, recurrent, d0, false, Some((index, count)));
+    let d_table = d_table.unwrap_or_default();
+    let four_h = 4 * d.hidden;
+    // projected = rows · W_ih, so dW_ih = rowsᵀ · d_projected and d_rows = d_projected · W_ihᵀ.
+    let mut w_ih = vec![0f32; d.input * four_h];
+    let dims = (d.input, count, four_h);
+    matmul(
+        &mut w_ih,
+        dims,
+        Mat::Transposed(&saved.x),
+        Mat::AsIs(&d_table),
+        true,
+    );
+    let x = need_x.then(|| {
+        let mut dx = vec![0f32; count * d.input];
+        let dims = (count, four_h, d.input);
+        matmul(
+            &mut dx,
+            dims,
+            Mat::AsIs(&d_table),
+            Mat::Transposed(w.w_ih),
+            true,
+        );
+        dx
+    });
+    Grads { x, w_ih, ..g }
 }
 
+/// [`backward`], and with `table` (`index`, row count) the gradient of the looked-up
+/// pre-activation rows `[U, 4H]`.
 fn backward_with(
     d_hs: &[f32],
     saved: &Saved,
     w: Weights<'_>,
     d: Dims,
     need_x: bool,
-    table: Option<Table<'_>>,
-) -> Grads {
+    table: Option<(&[u32], usize)>,
+) -> (Grads, Option<Vec<f32>>) {
     w.check(d);
     let (h, four_h) = (d.hidden, 4 * d.hidden);
     let (step, rows_all) = (d.batch * h, d.steps * d.batch);
@@ -245,9 +302,9 @@ fn backward_with(
         );
     }
     // Each table row's gradient is the sum of the gate gradients of the positions using it.
-    let table = table.map(|t| {
-        let mut grad = vec![0f32; t.rows.len()];
-        for (&i, row) in t.index.iter().zip(dp.chunks_exact(four_h)) {
+    let table = table.map(|(index, count)| {
+        let mut grad = vec![0f32; count * four_h];
+        for (&i, row) in index.iter().zip(dp.chunks_exact(four_h)) {
             let start = i as usize * four_h;
             for (acc, v) in grad[start..start + four_h].iter_mut().zip(row) {
                 *acc += v;
@@ -267,13 +324,13 @@ fn backward_with(
         matmul(&mut dx, dims, Mat::AsIs(&dp), Mat::Transposed(w.w_ih), true);
         dx
     });
-    Grads {
+    let grads = Grads {
         x,
         w_ih,
         bias,
         w_hh,
-        table,
-    }
+    };
+    (grads, table)
 }
 
 /// Contiguous groups of batch rows, one per thread, at least 8 rows each.
@@ -1003,47 +1060,49 @@ mod tests {
         assert_eq!(without.w_hh, grads.w_hh);
     }
 
-    /// A table lookup is a product with one-hot inputs: `forward_table` with `rows` must match
-    /// `forward` with `x` one-hot over the table's rows and `w_ih = rows`, and the table's
-    /// gradient must be that `w_ih`'s.
+    /// Indexed input is the dense input with rows repeated: `forward_indexed` must match
+    /// `forward` on the gathered rows, and its row gradient must be the dense input gradient
+    /// summed over the positions of each row.
     #[test]
-    fn table_input_matches_one_hot_dense_input() {
+    fn indexed_input_matches_the_gathered_dense_input() {
         let (u, d) = (4, Dims { batch: 17, ..D });
-        let c = case(Dims { input: u, ..d }, 21);
-        let (rows, bias, w_hh) = (&c.1, &c.2, &c.3);
+        let c = case(d, 21);
+        let w = weights(&c);
+        let rows = values(u * d.input, 23, 1.5);
         // Row 0 is used by most positions, as padding is; row 3 by none.
         let index: Vec<u32> = (0..d.steps * d.batch)
             .map(|k| [0, 0, 1, 0, 2][k % 5])
             .collect();
-        let mut one_hot = vec![0f32; index.len() * u];
-        for (k, &i) in index.iter().enumerate() {
-            one_hot[k * u + i as usize] = 1.0;
-        }
-        let dense_d = Dims { input: u, ..d };
-        let dense_w = Weights {
-            w_ih: rows,
-            bias,
-            w_hh,
-        };
-        let table = Table {
-            rows,
+        let gathered: Vec<f32> = index
+            .iter()
+            .flat_map(|&i| rows[i as usize * d.input..][..d.input].to_vec())
+            .collect();
+        let input = Indexed {
+            rows: rows.clone(),
             index: &index,
         };
-        let (hs, saved) = forward_table(table, bias, w_hh, d, true);
-        let (want, dense_saved) = forward(one_hot, dense_w, dense_d, true);
+        let (hs, saved) = forward_indexed(input, w, d, true);
+        let (want, dense_saved) = forward(gathered, w, d, true);
         assert!(max_diff(&hs, &want) < 1e-6, "hidden states");
         let d_hs = values(hs.len(), 22, 1.0);
-        let g = backward_table(&d_hs, &saved.expect("saved"), table, bias, w_hh, d);
-        let want = backward(&d_hs, &dense_saved.expect("saved"), dense_w, dense_d, false);
-        let d_table = g.table.expect("the table's gradient");
-        assert!(max_diff(&d_table, &want.w_ih) < 1e-5, "table gradient");
+        let g = backward_indexed(&d_hs, &saved.expect("saved"), &index, w, d, true);
+        let want = backward(&d_hs, &dense_saved.expect("saved"), w, d, true);
+        let mut want_rows = vec![0f32; rows.len()];
+        let dense_dx = want.x.expect("dense input gradient");
+        for (&i, dx) in index.iter().zip(dense_dx.chunks_exact(d.input)) {
+            for (acc, v) in want_rows[i as usize * d.input..].iter_mut().zip(dx) {
+                *acc += v;
+            }
+        }
+        let d_rows = g.x.expect("row gradient");
+        assert!(max_diff(&d_rows, &want_rows) < 1e-5, "row gradient");
         assert!(
-            d_table[3 * 4 * d.hidden..].iter().all(|&v| v == 0.0),
+            d_rows[3 * d.input..].iter().all(|&v| v == 0.0),
             "unused row"
         );
+        assert!(max_diff(&g.w_ih, &want.w_ih) < 1e-5, "w_ih gradient");
         assert!(max_diff(&g.bias, &want.bias) < 1e-5, "bias gradient");
         assert!(max_diff(&g.w_hh, &want.w_hh) < 1e-5, "w_hh gradient");
-        assert!(g.x.is_none() && g.w_ih.is_empty());
     }
 
     fn max_diff(a: &[f32], b: &[f32]) -> f32 {

@@ -22,7 +22,7 @@ use burn::backend::{
 };
 use burn::prelude::*;
 
-use crate::lstm_kernel::{self, Dims, Saved, Table, Weights};
+use crate::lstm_kernel::{self, Dims, Indexed, Saved, Weights};
 
 /// Backends that run a whole LSTM layer as one operation.
 #[backend_extension(Flex, NdArray, Autodiff)]
@@ -36,19 +36,20 @@ pub trait LstmLayer: Backend {
         w_hh: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
 
-    /// The same layer with its input pre-activations looked up: step `t`, row `b` adds row
-    /// `index.ids[t·B + b]` of `rows [U, 4H]` (see [`Table`]).
-    fn lstm_layer_table(
-        rows: FloatTensor<Self>,
-        index: TableIndex,
+    /// The same layer with its input given as distinct rows `x_rows [U, in]` and, per
+    /// position, which of them it is (see [`Indexed`]).
+    fn lstm_layer_indexed(
+        x_rows: FloatTensor<Self>,
+        index: RowIndex,
+        w_ih: FloatTensor<Self>,
         bias: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
 }
 
-/// Which table row each position of a `[T, B]` batch reads, time-major.
+/// Which input row each position of a `[T, B]` batch is, time-major.
 #[derive(Debug, Clone)]
-pub struct TableIndex {
+pub struct RowIndex {
     pub ids: Arc<[u32]>,
     pub steps: usize,
     pub batch: usize,
@@ -64,16 +65,17 @@ macro_rules! cpu_lstm_layer {
                 bias: FloatTensor<Self>,
                 w_hh: FloatTensor<Self>,
             ) -> FloatTensor<Self> {
-                forward_only::<Self>([x, w_ih, bias, w_hh])
+                forward_only::<Self>([x, w_ih, bias, w_hh], None)
             }
 
-            fn lstm_layer_table(
-                rows: FloatTensor<Self>,
-                index: TableIndex,
+            fn lstm_layer_indexed(
+                x_rows: FloatTensor<Self>,
+                index: RowIndex,
+                w_ih: FloatTensor<Self>,
                 bias: FloatTensor<Self>,
                 w_hh: FloatTensor<Self>,
             ) -> FloatTensor<Self> {
-                table_forward_only::<Self>([rows, bias, w_hh], &index)
+                forward_only::<Self>([x_rows, w_ih, bias, w_hh], Some(index))
             }
         }
     )*};
@@ -88,57 +90,61 @@ impl<B: Backend + LstmLayer, C: CheckpointStrategy> LstmLayer for Autodiff<B, C>
         bias: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        let nodes = [x.node(), w_ih.node(), bias.node(), w_hh.node()];
-        let inputs = [x, w_ih, bias, w_hh].map(|t| t.into_primitive());
-        match Layer.prepare::<C>(nodes).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => {
-                let device = inputs[0].device();
-                let (x, dims, weights) = read_inputs::<B>(inputs);
-                let (hs, saved) = lstm_kernel::forward(x, weights.view(), dims, true);
-                let output = write::<B>(hs, &[dims.steps, dims.batch, dims.hidden], &device);
-                let state = LayerState {
-                    forward: Arc::new((saved.unwrap_or_default(), weights)),
-                    dims,
-                    device,
-                };
-                prep.finish(state, output)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(forward_only::<B>(inputs)),
-        }
+        tracked::<B, C>([x, w_ih, bias, w_hh], None)
     }
 
-    fn lstm_layer_table(
-        rows: FloatTensor<Self>,
-        index: TableIndex,
+    fn lstm_layer_indexed(
+        x_rows: FloatTensor<Self>,
+        index: RowIndex,
+        w_ih: FloatTensor<Self>,
         bias: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        let nodes = [rows.node(), bias.node(), w_hh.node()];
-        let inputs = [rows, bias, w_hh].map(|t| t.into_primitive());
-        match TableLayer.prepare::<C>(nodes).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => {
-                let device = inputs[0].device();
-                let (table, dims, bias, w_hh) = read_table_inputs::<B>(inputs, &index);
-                let view = Table {
-                    rows: &table,
-                    index: &index.ids,
-                };
-                let (hs, saved) = lstm_kernel::forward_table(view, &bias, &w_hh, dims, true);
-                let output = write::<B>(hs, &[dims.steps, dims.batch, dims.hidden], &device);
-                let state = TableState {
-                    forward: Arc::new(TableSaved {
-                        saved: saved.unwrap_or_default(),
-                        table,
-                        bias,
-                        w_hh,
-                    }),
-                    index,
-                    dims,
-                    device,
-                };
-                prep.finish(state, output)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(table_forward_only::<B>(inputs, &index)),
+        tracked::<B, C>([x_rows, w_ih, bias, w_hh], Some(index))
+    }
+}
+
+/// The layer under autodiff: one graph node whose backward is [`Layer`]'s.
+fn tracked<B: Backend, C: CheckpointStrategy>(
+    inputs: [FloatTensor<Autodiff<B, C>>; 4],
+    index: Option<RowIndex>,
+) -> FloatTensor<Autodiff<B, C>> {
+    let nodes = inputs.each_ref().map(|t| t.node());
+    let inputs = inputs.map(|t| t.into_primitive());
+    match Layer.prepare::<C>(nodes).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => {
+            let device = inputs[0].device();
+            let (x, dims, weights) = read_inputs::<B>(inputs, index.as_ref());
+            let (hs, saved) = run_forward(x, &weights, dims, index.as_ref(), true);
+            let output = write::<B>(hs, &[dims.steps, dims.batch, dims.hidden], &device);
+            let state = LayerState {
+                forward: Arc::new((saved.unwrap_or_default(), weights)),
+                index,
+                dims,
+                device,
+            };
+            prep.finish(state, output)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(forward_only::<B>(inputs, index)),
+    }
+}
+
+/// The kernel's forward for either form of input.
+fn run_forward(
+    x: Vec<f32>,
+    weights: &OwnedWeights,
+    d: Dims,
+    index: Option<&RowIndex>,
+    save: bool,
+) -> (Vec<f32>, Option<Saved>) {
+    match index {
+        None => lstm_kernel::forward(x, weights.view(), d, save),
+        Some(index) => {
+            let rows = Indexed {
+                rows: x,
+                index: &index.ids,
+            };
+            lstm_kernel::forward_indexed(rows, weights.view(), d, save)
         }
     }
 }
@@ -169,6 +175,8 @@ struct Layer;
 #[derive(Debug, Clone)]
 struct LayerState<D> {
     forward: Arc<(Saved, OwnedWeights)>,
+    /// Present when the input came as distinct rows.
+    index: Option<RowIndex>,
     dims: Dims,
     device: D,
 }
@@ -184,12 +192,21 @@ impl<B: Backend> Backward<B, 4> for Layer {
         let (saved, weights) = &*state.forward;
         let d = state.dims;
         // A frozen embedding below the first layer needs no input gradient.
-        let g = lstm_kernel::backward(&d_hs, saved, weights.view(), d, x.is_some());
+        let need_x = x.is_some();
+        let (g, x_shape) = match &state.index {
+            None => (
+                lstm_kernel::backward(&d_hs, saved, weights.view(), d, need_x),
+                vec![d.steps, d.batch, d.input],
+            ),
+            Some(index) => (
+                lstm_kernel::backward_indexed(&d_hs, saved, &index.ids, weights.view(), d, need_x),
+                vec![saved.input_rows(d), d.input],
+            ),
+        };
         let four_h = 4 * d.hidden;
         let device = &state.device;
         if let (Some(node), Some(dx)) = (x, g.x) {
-            let dx = write::<B>(dx, &[d.steps, d.batch, d.input], device);
-            grads.register::<B>(node.id, dx);
+            grads.register::<B>(node.id, write::<B>(dx, &x_shape, device));
         }
         for (node, values, shape) in [
             (w_ih, g.w_ih, vec![d.input, four_h]),
@@ -203,104 +220,38 @@ impl<B: Backend> Backward<B, 4> for Layer {
     }
 }
 
-/// The backward node of the table-input layer.
-#[derive(Debug)]
-struct TableLayer;
-
-/// The table-input layer's forward values, shared so the state's `Clone` is cheap.
-#[derive(Debug)]
-struct TableSaved {
-    saved: Saved,
-    table: Vec<f32>,
-    bias: Vec<f32>,
-    w_hh: Vec<f32>,
-}
-
-#[derive(Debug, Clone)]
-struct TableState<D> {
-    forward: Arc<TableSaved>,
-    index: TableIndex,
-    dims: Dims,
-    device: D,
-}
-
-impl<B: Backend> Backward<B, 3> for TableLayer {
-    type State = TableState<B::Device>;
-
-    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [rows, bias, w_hh] = ops.parents;
-        let grad = grads.consume::<B>(&ops.node);
-        let (d_hs, _) = read::<B>(grad);
-        let state = ops.state;
-        let f = &*state.forward;
-        let d = state.dims;
-        let table = Table {
-            rows: &f.table,
-            index: &state.index.ids,
-        };
-        let g = lstm_kernel::backward_table(&d_hs, &f.saved, table, &f.bias, &f.w_hh, d);
-        let four_h = 4 * d.hidden;
-        let device = &state.device;
-        let d_table = g.table.unwrap_or_default();
-        for (node, values, shape) in [
-            (rows, d_table, vec![f.table.len() / four_h, four_h]),
-            (bias, g.bias, vec![four_h]),
-            (w_hh, g.w_hh, vec![d.hidden, four_h]),
-        ] {
-            if let Some(node) = node {
-                grads.register::<B>(node.id, write::<B>(values, &shape, device));
-            }
-        }
-    }
-}
-
-/// Reads `[rows, bias, w_hh]`; [`layer_table`] has checked that their shapes fit `index`.
-fn read_table_inputs<B: Backend>(
-    inputs: [FloatTensor<B>; 3],
-    index: &TableIndex,
-) -> (Vec<f32>, Dims, Vec<f32>, Vec<f32>) {
-    let [rows, bias, w_hh] = inputs;
-    let (w_hh, w_shape) = read::<B>(w_hh);
-    let dims = Dims {
-        steps: index.steps,
-        batch: index.batch,
-        input: 0,
-        hidden: w_shape[0],
-    };
-    (read::<B>(rows).0, dims, read::<B>(bias).0, w_hh)
-}
-
-fn table_forward_only<B: Backend>(
-    inputs: [FloatTensor<B>; 3],
-    index: &TableIndex,
+fn forward_only<B: Backend>(
+    inputs: [FloatTensor<B>; 4],
+    index: Option<RowIndex>,
 ) -> FloatTensor<B> {
     let device = inputs[0].device();
-    let (table, d, bias, w_hh) = read_table_inputs::<B>(inputs, index);
-    let view = Table {
-        rows: &table,
-        index: &index.ids,
-    };
-    let (hs, _) = lstm_kernel::forward_table(view, &bias, &w_hh, d, false);
+    let (x, d, weights) = read_inputs::<B>(inputs, index.as_ref());
+    let (hs, _) = run_forward(x, &weights, d, index.as_ref(), false);
     write::<B>(hs, &[d.steps, d.batch, d.hidden], &device)
 }
 
-fn forward_only<B: Backend>(inputs: [FloatTensor<B>; 4]) -> FloatTensor<B> {
-    let device = inputs[0].device();
-    let (x, d, weights) = read_inputs::<B>(inputs);
-    let (hs, _) = lstm_kernel::forward(x, weights.view(), d, false);
-    write::<B>(hs, &[d.steps, d.batch, d.hidden], &device)
-}
-
-/// Reads `[x, w_ih, bias, w_hh]`; [`layer`] has checked that their shapes fit.
-fn read_inputs<B: Backend>(inputs: [FloatTensor<B>; 4]) -> (Vec<f32>, Dims, OwnedWeights) {
+/// Reads `[x, w_ih, bias, w_hh]` (`x` as `[T, B, in]`, or `[U, in]` rows with `index`);
+/// [`layer`] and [`layer_indexed`] have checked that their shapes fit.
+fn read_inputs<B: Backend>(
+    inputs: [FloatTensor<B>; 4],
+    index: Option<&RowIndex>,
+) -> (Vec<f32>, Dims, OwnedWeights) {
     let [x, w_ih, bias, w_hh] = inputs;
     let (x, shape) = read::<B>(x);
     let (w_hh, w_shape) = read::<B>(w_hh);
-    let dims = Dims {
-        steps: shape[0],
-        batch: shape[1],
-        input: shape[2],
-        hidden: w_shape[0],
+    let dims = match index {
+        None => Dims {
+            steps: shape[0],
+            batch: shape[1],
+            input: shape[2],
+            hidden: w_shape[0],
+        },
+        Some(index) => Dims {
+            steps: index.steps,
+            batch: index.batch,
+            input: shape[1],
+            hidden: w_shape[0],
+        },
     };
     let weights = OwnedWeights {
         w_ih: read::<B>(w_ih).0,
@@ -373,36 +324,39 @@ pub fn layer(x: Tensor<3>, w_ih: Tensor<2>, bias: Tensor<1>, w_hh: Tensor<2>) ->
     ))
 }
 
-/// [`layer`] with the input pre-activations looked up: `rows [U, 4H]`, `ids` time-major
-/// `[T · B]` (each < U), `bias [4H]`, `w_hh [H, 4H]` → `[T, B, H]`. Call only where
-/// [`available`] says so.
-pub fn layer_table(
-    rows: Tensor<2>,
+/// [`layer`] with the input given as distinct rows `x_rows [U, in]` and `ids`, time-major
+/// `[T · B]`, saying which row each position is (each < U) → `[T, B, H]`. Each distinct
+/// row's projection is computed once (see [`Indexed`]). Call only where [`available`] says so.
+pub fn layer_indexed(
+    x_rows: Tensor<2>,
     ids: Vec<u32>,
     [steps, batch]: [usize; 2],
+    w_ih: Tensor<2>,
     bias: Tensor<1>,
     w_hh: Tensor<2>,
 ) -> Tensor<3> {
-    let [count, four_h] = rows.dims();
+    let [count, input] = x_rows.dims();
+    let [w_in, four_h] = w_ih.dims();
     let [h, four_h_hh] = w_hh.dims();
     let [four_h_b] = bias.dims();
     assert!(
-        four_h == 4 * h && four_h_hh == four_h && four_h_b == four_h,
-        "rows [{count}, {four_h}] do not fit bias [{four_h_b}], w_hh [{h}, {four_h_hh}]"
+        w_in == input && four_h == 4 * h && four_h_hh == four_h && four_h_b == four_h,
+        "rows [{count}, {input}] do not fit w_ih [{w_in}, {four_h}], bias [{four_h_b}], w_hh [{h}, {four_h_hh}]"
     );
     assert_eq!(ids.len(), steps * batch, "ids are [T, B]");
     assert!(
         ids.iter().all(|&i| (i as usize) < count),
-        "an id points past the table's {count} rows"
+        "an id points past the {count} rows"
     );
-    let index = TableIndex {
+    let index = RowIndex {
         ids: ids.into(),
         steps,
         batch,
     };
-    Tensor::from_dispatch(<burn::backend::Dispatch as LstmLayer>::lstm_layer_table(
-        rows.into_dispatch(),
+    Tensor::from_dispatch(<burn::backend::Dispatch as LstmLayer>::lstm_layer_indexed(
+        x_rows.into_dispatch(),
         index,
+        w_ih.into_dispatch(),
         bias.into_dispatch(),
         w_hh.into_dispatch(),
     ))
