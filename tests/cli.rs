@@ -257,3 +257,24 @@ fn unreadable_data_files_are_named_not_skipped() {
     assert!(!ok);
     assert!(err.contains("tesss.csv: is a directory"), "{err}");
 }
+
+/// Every config the repository ships parses and validates, so none can rot unnoticed.
+#[test]
+fn every_shipped_config_loads() {
+    let dir = common::root().join("configs");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("configs/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            if let Err(e) = emojify_train::config::RunConfig::load(&path) {
+                panic!("{}: {e}", path.display());
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 8,
+        "only {checked} configs found in {}",
+        dir.display()
+    );
+}
