@@ -16,6 +16,7 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{
     Autodiff, Backend, DispatchDevice, Flex, NdArray, TensorMetadata, backend_extension,
@@ -83,7 +84,7 @@ macro_rules! cpu_lstm_layer {
 
 cpu_lstm_layer!(Flex, NdArray);
 
-impl<B: Backend + LstmLayer, C: CheckpointStrategy> LstmLayer for Autodiff<B, C> {
+impl<B: ReadBack + LstmLayer, C: CheckpointStrategy> LstmLayer for Autodiff<B, C> {
     fn lstm_layer(
         x: FloatTensor<Self>,
         w_ih: FloatTensor<Self>,
@@ -105,7 +106,7 @@ impl<B: Backend + LstmLayer, C: CheckpointStrategy> LstmLayer for Autodiff<B, C>
 }
 
 /// The layer under autodiff: one graph node whose backward is [`Layer`]'s.
-fn tracked<B: Backend, C: CheckpointStrategy>(
+fn tracked<B: ReadBack, C: CheckpointStrategy>(
     inputs: [FloatTensor<Autodiff<B, C>>; 4],
     index: Option<RowIndex>,
 ) -> FloatTensor<Autodiff<B, C>> {
@@ -181,7 +182,7 @@ struct LayerState<D> {
     device: D,
 }
 
-impl<B: Backend> Backward<B, 4> for Layer {
+impl<B: ReadBack> Backward<B, 4> for Layer {
     type State = LayerState<B::Device>;
 
     fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
@@ -220,7 +221,7 @@ impl<B: Backend> Backward<B, 4> for Layer {
     }
 }
 
-fn forward_only<B: Backend>(
+fn forward_only<B: ReadBack>(
     inputs: [FloatTensor<B>; 4],
     index: Option<RowIndex>,
 ) -> FloatTensor<B> {
@@ -232,7 +233,7 @@ fn forward_only<B: Backend>(
 
 /// Reads `[x, w_ih, bias, w_hh]` (`x` as `[T, B, in]`, or `[U, in]` rows with `index`);
 /// [`layer`] and [`layer_indexed`] have checked that their shapes fit.
-fn read_inputs<B: Backend>(
+fn read_inputs<B: ReadBack>(
     inputs: [FloatTensor<B>; 4],
     index: Option<&RowIndex>,
 ) -> (Vec<f32>, Dims, OwnedWeights) {
@@ -261,9 +262,29 @@ fn read_inputs<B: Backend>(
     (x, dims, weights)
 }
 
-fn read<B: Backend>(tensor: FloatTensor<B>) -> (Vec<f32>, Vec<usize>) {
+/// How a CPU backend's tensor is best turned into its values.
+pub trait ReadBack: Backend {
+    /// A tensor with the same values that [`Backend::float_into_data`] hands back quickly.
+    fn unshared(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
+        tensor
+    }
+}
+
+impl ReadBack for Flex {}
+
+impl ReadBack for NdArray {
+    /// ndarray returns an array whose storage is shared (every parameter's is) element by
+    /// element through its N-dimensional iterator, ~25 % of a training step and most of a
+    /// batch-1 prediction here. Multiplying by one (exact, keeps −0 and NaN) makes an unshared
+    /// copy with one vectorised pass, which it then hands back without copying.
+    fn unshared(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::float_mul_scalar(tensor, 1.0f32.into())
+    }
+}
+
+fn read<B: ReadBack>(tensor: FloatTensor<B>) -> (Vec<f32>, Vec<usize>) {
     let shape = tensor.shape().to_vec();
-    let data = block_on(B::float_into_data(tensor))
+    let data = block_on(B::float_into_data(B::unshared(tensor)))
         .expect("reading a CPU tensor cannot fail")
         .convert::<f32>();
     let values = data
