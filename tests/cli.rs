@@ -278,3 +278,50 @@ fn every_shipped_config_loads() {
         dir.display()
     );
 }
+
+/// `emojify cv` runs its whole grid on the training split and reports every point.
+#[test]
+fn cv_reports_every_grid_point() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let json = dir.path().join("cv.json");
+    let config = common::root().join("configs/emojify_v2.toml");
+    let (ok, stdout, stderr) = emojify(&[
+        "cv",
+        "--config",
+        config.to_str().expect("utf-8 path"),
+        "--folds",
+        "2",
+        "--seeds",
+        "1",
+        "--epochs",
+        "2",
+        "--learning-rate",
+        "0.001,0.003",
+        "--batch-size",
+        "16,32",
+        "--json",
+        json.to_str().expect("utf-8 path"),
+    ]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("| dropout | lr | batch |"), "{stdout}");
+    for row in [
+        "| 0.5 | 0.001 | 16 |",
+        "| 0.5 | 0.001 | 32 |",
+        "| 0.5 | 0.003 | 16 |",
+        "| 0.5 | 0.003 | 32 |",
+    ] {
+        assert!(stdout.contains(row), "no row {row}:\n{stdout}");
+    }
+    let curves: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("cv.json")).expect("json");
+    let points = curves.as_array().expect("an array of grid points");
+    assert_eq!(points.len(), 4);
+    for p in points {
+        let accs = p["mean_val_acc"].as_array().expect("curve");
+        assert_eq!(accs.len(), 2, "one value per epoch");
+        assert!(
+            accs.iter()
+                .all(|a| (0.0..=1.0).contains(&a.as_f64().unwrap_or(-1.0)))
+        );
+    }
+}

@@ -1,5 +1,5 @@
 //! k-fold cross-validation on the training split only: how hyper-parameters (dropout, learning
-//! rate, number of epochs) are chosen without ever looking at the test set.
+//! rate, batch size, number of epochs) are chosen without ever looking at the test set.
 
 use std::fmt::Write as _;
 
@@ -19,6 +19,7 @@ use crate::train::{optimizer, probabilities, train_epoch};
 pub struct CvResult {
     pub dropout: f64,
     pub learning_rate: f64,
+    pub batch_size: usize,
     /// Mean validation accuracy after each epoch (index 0 = epoch 1).
     pub mean_val_acc: Vec<f64>,
 }
@@ -60,71 +61,82 @@ fn subset(split: &Split, indices: &[usize], name: &'static str) -> Split {
     }
 }
 
-/// Runs the grid `dropouts × learning_rates`, `epochs` epochs each, over `folds` folds of the
-/// training split and every seed. Progress goes to stderr.
+/// The values tried for each hyper-parameter; the grid is every combination.
+#[derive(Debug, Clone)]
+pub struct Grid {
+    pub dropouts: Vec<f64>,
+    pub learning_rates: Vec<f64>,
+    pub batch_sizes: Vec<usize>,
+}
+
+/// Runs every point of `grid`, `epochs` epochs each, over `folds` folds of the training split
+/// and every seed. Progress goes to stderr.
 pub fn cross_validate(
     config: &RunConfig,
     folds: usize,
     seeds: &[u64],
-    dropouts: &[f64],
-    learning_rates: &[f64],
+    grid: &Grid,
     epochs: usize,
 ) -> anyhow::Result<Vec<CvResult>> {
+    anyhow::ensure!(
+        grid.batch_sizes.iter().all(|&b| b >= 1),
+        "--batch-size values must be at least 1"
+    );
     anyhow::ensure!(folds >= 2, "--folds must be at least 2");
     let device = config.backend.device(config.wgpu_device)?;
     let (embeddings, train, _test_never_used) = load_data(config)?;
     let fold_sets = stratified_folds(&train.labels, folds, 0);
-    let total = dropouts.len() * learning_rates.len() * folds * seeds.len();
+    let points: Vec<(f64, f64, usize)> = grid
+        .dropouts
+        .iter()
+        .flat_map(|&d| grid.learning_rates.iter().map(move |&lr| (d, lr)))
+        .flat_map(|(d, lr)| grid.batch_sizes.iter().map(move |&b| (d, lr, b)))
+        .collect();
+    let total = points.len() * folds * seeds.len();
     let bar = indicatif::ProgressBar::new(total as u64);
     let mut results = Vec::new();
-    for &dropout in dropouts {
-        for &learning_rate in learning_rates {
-            let mut c = config.clone();
-            c.train.learning_rate = learning_rate;
-            c.train.epochs = epochs;
-            if let ModelConfig::Lstm { dropout: d, .. } = &mut c.model {
-                *d = dropout;
-            }
-            let mut sum = vec![0.0; epochs];
-            for (f, val_idx) in fold_sets.iter().enumerate() {
-                let train_idx: Vec<usize> = fold_sets
-                    .iter()
-                    .enumerate()
-                    .filter(|(g, _)| *g != f)
-                    .flat_map(|(_, v)| v.iter().copied())
-                    .collect();
-                let (fold_train, fold_val) = (
-                    subset(&train, &train_idx, "train"),
-                    subset(&train, val_idx, "validation"),
-                );
-                for &seed in seeds {
-                    c.seed = seed;
-                    let train_device = device.clone().autodiff();
-                    let mut model = build_model(&c, &embeddings, &train_device);
-                    let mut optim = optimizer(&c.train);
-                    for (epoch, acc) in sum.iter_mut().enumerate() {
-                        (model, _) = train_epoch(
-                            model,
-                            &mut optim,
-                            &fold_train,
-                            &c,
-                            epoch + 1,
-                            &train_device,
-                        );
-                        let probs = probabilities(&model.valid(), &fold_val.encoded, &device)?;
-                        let predicted: Vec<usize> = probs.iter().map(|p| argmax(p)).collect();
-                        *acc += accuracy(&fold_val.labels, &predicted);
-                    }
-                    bar.inc(1);
-                }
-            }
-            let runs = (folds * seeds.len()) as f64;
-            results.push(CvResult {
-                dropout,
-                learning_rate,
-                mean_val_acc: sum.into_iter().map(|s| s / runs).collect(),
-            });
+    for (dropout, learning_rate, batch_size) in points {
+        let mut c = config.clone();
+        c.train.learning_rate = learning_rate;
+        c.train.batch_size = batch_size;
+        c.train.epochs = epochs;
+        if let ModelConfig::Lstm { dropout: d, .. } = &mut c.model {
+            *d = dropout;
         }
+        let mut sum = vec![0.0; epochs];
+        for (f, val_idx) in fold_sets.iter().enumerate() {
+            let train_idx: Vec<usize> = fold_sets
+                .iter()
+                .enumerate()
+                .filter(|(g, _)| *g != f)
+                .flat_map(|(_, v)| v.iter().copied())
+                .collect();
+            let (fold_train, fold_val) = (
+                subset(&train, &train_idx, "train"),
+                subset(&train, val_idx, "validation"),
+            );
+            for &seed in seeds {
+                c.seed = seed;
+                let train_device = device.clone().autodiff();
+                let mut model = build_model(&c, &embeddings, &train_device);
+                let mut optim = optimizer(&c.train);
+                for (epoch, acc) in sum.iter_mut().enumerate() {
+                    (model, _) =
+                        train_epoch(model, &mut optim, &fold_train, &c, epoch + 1, &train_device);
+                    let probs = probabilities(&model.valid(), &fold_val.encoded, &device)?;
+                    let predicted: Vec<usize> = probs.iter().map(|p| argmax(p)).collect();
+                    *acc += accuracy(&fold_val.labels, &predicted);
+                }
+                bar.inc(1);
+            }
+        }
+        let runs = (folds * seeds.len()) as f64;
+        results.push(CvResult {
+            dropout,
+            learning_rate,
+            batch_size,
+            mean_val_acc: sum.into_iter().map(|s| s / runs).collect(),
+        });
     }
     bar.finish_and_clear();
     Ok(results)
@@ -136,15 +148,19 @@ pub fn markdown(results: &[CvResult], every: usize) -> String {
     let shown: Vec<usize> = (1..=epochs)
         .filter(|e| e % every.max(1) == 0 || *e == epochs)
         .collect();
-    let mut s = String::from("| dropout | lr |");
+    let mut s = String::from("| dropout | lr | batch |");
     for e in &shown {
         let _ = write!(s, " ep {e} |");
     }
-    s.push_str(" best epoch | best mean val acc |\n|---:|---:|");
+    s.push_str(" best epoch | best mean val acc |\n|---:|---:|---:|");
     s.push_str(&"---:|".repeat(shown.len() + 2));
     s.push('\n');
     for r in results {
-        let _ = write!(s, "| {} | {} |", r.dropout, r.learning_rate);
+        let _ = write!(
+            s,
+            "| {} | {} | {} |",
+            r.dropout, r.learning_rate, r.batch_size
+        );
         for e in &shown {
             let _ = write!(s, " {:.4} |", r.mean_val_acc[e - 1]);
         }
@@ -177,6 +193,7 @@ mod tests {
         let r = CvResult {
             dropout: 0.5,
             learning_rate: 0.001,
+            batch_size: 32,
             mean_val_acc: vec![0.5, 0.8, 0.7, 0.8],
         };
         assert_eq!(r.best_epoch(), (2, 0.8));

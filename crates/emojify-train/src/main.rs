@@ -46,8 +46,8 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
-    /// Choose dropout, learning rate and epochs by k-fold cross-validation on the training
-    /// split (the test set is not read for scoring).
+    /// Choose dropout, learning rate, batch size and epochs by k-fold cross-validation on the
+    /// training split (the test set is not read for scoring).
     Cv {
         #[arg(long)]
         config: PathBuf,
@@ -62,6 +62,9 @@ enum Command {
         /// Learning rates to try (comma-separated).
         #[arg(long, value_delimiter = ',', default_value = "0.001")]
         learning_rate: Vec<f64>,
+        /// Batch sizes to try (comma-separated); the config's when not given.
+        #[arg(long, value_delimiter = ',')]
+        batch_size: Vec<usize>,
         /// Epochs per run; the validation curve picks the best count up to this.
         #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
         epochs: u64,
@@ -356,20 +359,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             seeds,
             dropout,
             learning_rate,
+            batch_size,
             epochs,
             every,
             json,
         } => {
             let config = RunConfig::load(&config)?;
             let seeds: Vec<u64> = (1..=seeds).collect();
-            let results = emojify_train::cv::cross_validate(
-                &config,
-                folds,
-                &seeds,
-                &dropout,
-                &learning_rate,
-                epochs as usize,
-            )?;
+            let grid = emojify_train::cv::Grid {
+                dropouts: dropout,
+                learning_rates: learning_rate,
+                batch_sizes: if batch_size.is_empty() {
+                    vec![config.train.batch_size]
+                } else {
+                    batch_size
+                },
+            };
+            let results =
+                emojify_train::cv::cross_validate(&config, folds, &seeds, &grid, epochs as usize)?;
             println!(
                 "{} on {}: {folds}-fold cross-validation on the training split, seeds 1..={}, \
                  mean validation accuracy:\n",
