@@ -221,29 +221,8 @@ pub fn backward_indexed(
     let d0 = Dims { input: 0, ..d };
     let (g, d_table) = backward_with(d_hs, saved, recurrent, d0, false, Some((index, count)));
     let d_table = d_table.unwrap_or_default();
-    let four_h = 4 * d.hidden;
-    // projected = rows · W_ih, so dW_ih = rowsᵀ · d_projected and d_rows = d_projected · W_ihᵀ.
-    let mut w_ih = vec![0f32; d.input * four_h];
-    let dims = (d.input, count, four_h);
-    matmul(
-        &mut w_ih,
-        dims,
-        Mat::Transposed(&saved.x),
-        Mat::AsIs(&d_table),
-        true,
-    );
-    let x = need_x.then(|| {
-        let mut dx = vec![0f32; count * d.input];
-        let dims = (count, four_h, d.input);
-        matmul(
-            &mut dx,
-            dims,
-            Mat::AsIs(&d_table),
-            Mat::Transposed(w.w_ih),
-            true,
-        );
-        dx
-    });
+    // The projection is `rows · W_ih`, so the rows stand where the positions' inputs stood.
+    let (w_ih, x) = input_grads(&saved.x, &d_table, w.w_ih, d, need_x);
     Grads { x, w_ih, ..g }
 }
 
@@ -290,17 +269,7 @@ fn backward_with(
             true,
         );
     }
-    let mut w_ih = vec![0f32; d.input * four_h];
-    if d.input > 0 {
-        let dims = (d.input, rows_all, four_h);
-        matmul(
-            &mut w_ih,
-            dims,
-            Mat::Transposed(&saved.x),
-            Mat::AsIs(&dp),
-            true,
-        );
-    }
+    let (w_ih, x) = input_grads(&saved.x, &dp, w.w_ih, d, need_x);
     // Each table row's gradient is the sum of the gate gradients of the positions using it.
     let table = table.map(|(index, count)| {
         let mut grad = vec![0f32; count * four_h];
@@ -318,12 +287,6 @@ fn backward_with(
             *acc += v;
         }
     }
-    let x = need_x.then(|| {
-        let mut dx = vec![0f32; rows_all * d.input];
-        let dims = (rows_all, four_h, d.input);
-        matmul(&mut dx, dims, Mat::AsIs(&dp), Mat::Transposed(w.w_ih), true);
-        dx
-    });
     let grads = Grads {
         x,
         w_ih,
@@ -331,6 +294,32 @@ fn backward_with(
         w_hh,
     };
     (grads, table)
+}
+
+/// The gradients of `pre = x · W_ih` given `d_pre`, for `x [M, in]` (every position, or the
+/// distinct rows of an indexed input): `dW_ih = xᵀ · d_pre`, and with `need_x`
+/// `dx = d_pre · W_ihᵀ`.
+fn input_grads(
+    x: &[f32],
+    d_pre: &[f32],
+    w_ih: &[f32],
+    d: Dims,
+    need_x: bool,
+) -> (Vec<f32>, Option<Vec<f32>>) {
+    let four_h = 4 * d.hidden;
+    let m = d_pre.len() / four_h.max(1);
+    let mut d_w = vec![0f32; d.input * four_h];
+    if d.input > 0 && m > 0 {
+        let dims = (d.input, m, four_h);
+        matmul(&mut d_w, dims, Mat::Transposed(x), Mat::AsIs(d_pre), true);
+    }
+    let dx = (need_x && d.input > 0).then(|| {
+        let mut dx = vec![0f32; m * d.input];
+        let dims = (m, four_h, d.input);
+        matmul(&mut dx, dims, Mat::AsIs(d_pre), Mat::Transposed(w_ih), true);
+        dx
+    });
+    (d_w, dx)
 }
 
 /// Contiguous groups of batch rows, one per thread, at least 8 rows each.
