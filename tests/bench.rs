@@ -83,6 +83,7 @@ fn every_backend_gets_a_row_with_real_figures() {
     );
 }
 
+/// Also: `--rounds 2` runs both twice, reports medians and each round's ratios.
 #[test]
 fn synthetic_data_and_the_pytorch_reference() {
     let script = common::root().join("benches/pytorch_reference.py");
@@ -97,9 +98,19 @@ fn synthetic_data_and_the_pytorch_reference() {
         "--compare-pytorch",
         "--batch",
         "64",
+        "--rounds",
+        "2",
     ]);
     let rows = rows(&json);
     assert_eq!(rows.len(), 2);
+    let rounds = json["rounds"].as_array().expect("rounds");
+    assert_eq!(rounds.len(), 2, "every round is kept");
+    assert!(rounds.iter().all(|r| r.as_array().map_or(0, Vec::len) == 2));
+    assert!(stdout.contains("median of 2 rounds"), "{stdout}");
+    assert!(
+        stdout.contains("- flex: total train time / PyTorch's per round"),
+        "{stdout}"
+    );
     assert_eq!(rows[1]["backend"], "pytorch");
     for r in &rows {
         assert_eq!(r["train_sentences"], 300);

@@ -354,6 +354,66 @@ pub fn run_pytorch(
     )
 }
 
+/// One row from several rounds of the same backend: each figure's median over the rounds (the
+/// device, thread count and data size are the same in every round).
+pub fn median_row(rounds: &[BenchRow]) -> Option<BenchRow> {
+    let first = rounds.first()?;
+    let med = |pick: fn(&BenchRow) -> f64| median(&mut rounds.iter().map(pick).collect::<Vec<_>>());
+    Some(BenchRow {
+        warmup_s: med(|r| r.warmup_s),
+        median_epoch_s: med(|r| r.median_epoch_s),
+        total_train_s: med(|r| r.total_train_s),
+        train_sentences_per_s: med(|r| r.train_sentences_per_s),
+        infer_b1_ms: med(|r| r.infer_b1_ms),
+        infer_b1024_sentences_per_s: med(|r| r.infer_b1024_sentences_per_s),
+        peak_rss_mib: med(|r| r.peak_rss_mib),
+        test_accuracy: first
+            .test_accuracy
+            .map(|_| med(|r| r.test_accuracy.unwrap_or(f64::NAN))),
+        ..first.clone()
+    })
+}
+
+/// With several rounds and a PyTorch row: each round's ratios to PyTorch's for training time and
+/// batch-1024 inference, one line per backend — how steady a ratio is on a noisy machine.
+pub fn round_ratios(rounds: &[Vec<BenchRow>]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let Some(backends) = rounds.first() else {
+        return s;
+    };
+    if rounds.len() < 2 {
+        return s;
+    }
+    for (i, row) in backends
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.backend != "pytorch")
+    {
+        let ratios = |pick: fn(&BenchRow) -> f64| -> Vec<String> {
+            rounds
+                .iter()
+                .filter_map(|round| {
+                    let p = round.iter().find(|r| r.backend == "pytorch")?;
+                    Some(format!("{:.2}", pick(&round[i]) / pick(p)))
+                })
+                .collect()
+        };
+        let train = ratios(|r| r.total_train_s);
+        let infer = ratios(|r| r.infer_b1024_sentences_per_s);
+        if !train.is_empty() {
+            let _ = writeln!(
+                s,
+                "- {}: total train time / PyTorch's per round {}; inference b=1024 / PyTorch's {}",
+                row.backend,
+                train.join(", "),
+                infer.join(", ")
+            );
+        }
+    }
+    s
+}
+
 /// The table, as Markdown; with a PyTorch row, each row also gets its ratio to it.
 pub fn markdown(rows: &[BenchRow], spec: &BenchSpec) -> String {
     use std::fmt::Write as _;
@@ -426,6 +486,54 @@ mod tests {
                 .all(|e| e.ids.len() == 10 && e.ids.iter().all(|&i| (1..=100).contains(&i)))
         );
         assert!(a.labels.iter().all(|&l| l < 5));
+    }
+
+    fn row(backend: &str, train_s: f64, infer: f64) -> BenchRow {
+        BenchRow {
+            backend: backend.into(),
+            device: "cpu".into(),
+            threads: Some(2),
+            train_sentences: 132,
+            warmup_s: 0.1,
+            median_epoch_s: train_s / 10.0,
+            total_train_s: train_s,
+            train_sentences_per_s: 1320.0 / train_s,
+            infer_b1_ms: 0.2,
+            infer_b1024_sentences_per_s: infer,
+            peak_rss_mib: 190.0,
+            test_accuracy: Some(0.8),
+        }
+    }
+
+    #[test]
+    fn rounds_combine_to_medians_and_per_round_ratios() {
+        let rounds = vec![
+            vec![row("flex", 3.0, 30_000.0), row("pytorch", 4.0, 25_000.0)],
+            vec![row("flex", 9.0, 20_000.0), row("pytorch", 5.0, 40_000.0)],
+            vec![row("flex", 4.0, 36_000.0), row("pytorch", 6.0, 30_000.0)],
+        ];
+        let flex: Vec<BenchRow> = rounds.iter().map(|r| r[0].clone()).collect();
+        let m = median_row(&flex).expect("rows");
+        assert_eq!(
+            (m.total_train_s, m.infer_b1024_sentences_per_s),
+            (4.0, 30_000.0)
+        );
+        assert_eq!(m.backend, "flex");
+        let text = round_ratios(&rounds);
+        assert!(
+            text.contains("flex: total train time / PyTorch's per round 0.75, 1.80, 0.67"),
+            "{text}"
+        );
+        assert!(
+            text.contains("inference b=1024 / PyTorch's 1.20, 0.50, 1.20"),
+            "{text}"
+        );
+        assert!(!text.contains("- pytorch"), "{text}");
+        assert!(
+            round_ratios(&rounds[..1]).is_empty(),
+            "one round has nothing to add"
+        );
+        assert!(median_row(&[]).is_none());
     }
 
     #[test]

@@ -165,6 +165,10 @@ struct BenchArgs {
     /// Repetitions of each inference timing (median reported).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
     reps: u64,
+    /// Run every backend (and PyTorch) this many times, in turn, and report each figure's
+    /// median: on a shared machine, interleaving spreads the noise over all rows alike.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    rounds: u64,
     #[arg(long, default_value = "default")]
     wgpu_device: WgpuChoice,
     /// Also run benches/pytorch_reference.py (with $EMOJIFY_PYTHON, else the venv of
@@ -508,33 +512,52 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
         reps: args.reps as usize,
         wgpu_device: args.wgpu_device,
     };
-    let mut rows = Vec::new();
-    for backend in &args.backends {
-        eprintln!("bench: {backend} …");
-        let row = bench::run_child(&spec, *backend)?;
-        eprintln!(
-            "bench: {backend}: median epoch {:.3} s, {:.0} train sentences/s",
-            row.median_epoch_s, row.train_sentences_per_s
-        );
-        rows.push(row);
-    }
+    let python = bench::reference_python();
     if args.compare_pytorch {
-        eprintln!("bench: pytorch …");
-        let work = tempfile::tempdir().context("temporary directory")?;
-        let python = bench::reference_python();
         anyhow::ensure!(
             args.pytorch_script.is_file(),
             "{} not found: run from the repository root or pass --pytorch-script PATH",
             args.pytorch_script.display()
         );
-        rows.push(bench::run_pytorch(
-            &spec,
-            &python,
-            &args.pytorch_script,
-            work.path(),
-        )?);
     }
-    let table = bench::markdown(&rows, &spec);
+    let mut rounds: Vec<Vec<bench::BenchRow>> = Vec::new();
+    for round in 1..=args.rounds {
+        let mut rows = Vec::new();
+        for backend in &args.backends {
+            eprintln!("bench: round {round}/{}: {backend} …", args.rounds);
+            let row = bench::run_child(&spec, *backend)?;
+            eprintln!(
+                "bench: {backend}: median epoch {:.3} s, {:.0} train sentences/s",
+                row.median_epoch_s, row.train_sentences_per_s
+            );
+            rows.push(row);
+        }
+        if args.compare_pytorch {
+            eprintln!("bench: round {round}/{}: pytorch …", args.rounds);
+            let work = tempfile::tempdir().context("temporary directory")?;
+            rows.push(bench::run_pytorch(
+                &spec,
+                &python,
+                &args.pytorch_script,
+                work.path(),
+            )?);
+        }
+        rounds.push(rows);
+    }
+    let rows: Vec<bench::BenchRow> = (0..rounds.first().map_or(0, Vec::len))
+        .filter_map(|i| {
+            let same: Vec<bench::BenchRow> = rounds.iter().map(|r| r[i].clone()).collect();
+            bench::median_row(&same)
+        })
+        .collect();
+    let mut table = bench::markdown(&rows, &spec);
+    if rounds.len() > 1 {
+        table.push_str(&format!(
+            "\nEach figure is the median of {} rounds, each running every row in turn.\n",
+            rounds.len()
+        ));
+        table.push_str(&bench::round_ratios(&rounds));
+    }
     println!("{table}");
     let write = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
         emojify_data::atomic::write_bytes_atomic(&args.out.join(name), bytes)?;
@@ -543,8 +566,10 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     write("bench.md", table.as_bytes())?;
     write(
         "bench.json",
-        serde_json::to_string_pretty(&serde_json::json!({ "spec": spec, "rows": rows }))?
-            .as_bytes(),
+        serde_json::to_string_pretty(
+            &serde_json::json!({ "spec": spec, "rows": rows, "rounds": rounds }),
+        )?
+        .as_bytes(),
     )?;
     let names: Vec<String> = rows.iter().map(|r| r.backend.clone()).collect();
     emojify_train::plot::bars_png(
