@@ -49,19 +49,12 @@ pub struct Indexed<'a> {
     pub index: &'a [u32],
 }
 
-/// Input pre-activations looked up instead of computed: step `t`, row `b` gets row
-/// `index[t·B + b]` of `rows [U, 4H]` added to its gates.
+/// Input pre-activations (bias included) looked up instead of computed: step `t`, row `b`
+/// gets row `index[t·B + b]` of `rows [U, 4H]` added to its gates.
 #[derive(Debug, Clone, Copy)]
 struct Table<'a> {
     rows: &'a [f32],
     index: &'a [u32],
-}
-
-impl Table<'_> {
-    fn row(&self, i: u32, four_h: usize) -> &[f32] {
-        let start = i as usize * four_h;
-        &self.rows[start..start + four_h]
-    }
 }
 
 /// Checks `index` against `count` rows and a `[T, B]` batch.
@@ -133,6 +126,12 @@ pub fn forward_indexed(
         Mat::AsIs(w.w_ih),
         true,
     );
+    // The bias goes into the table too: the element-wise pass then adds one row either way.
+    for row in projected.chunks_exact_mut(four_h) {
+        for (v, b) in row.iter_mut().zip(w.bias) {
+            *v += b;
+        }
+    }
     let table = Table {
         rows: &projected,
         index: input.index,
@@ -448,7 +447,7 @@ unsafe fn forward_rows(
             }
         };
         // gates = [x_t | h_{t-1}] · [W_ih; W_hh]: one GEMM with the longer inner dimension
-        // runs faster than two. The bias is added in the element-wise pass.
+        // runs faster than two. The bias (or a table row) is added in the element-wise pass.
         let x_t = rows_of(x, d, d.input, t, &rows);
         if t == 0 && d.input == 0 {
             g.fill(0.0);
@@ -469,17 +468,16 @@ unsafe fn forward_rows(
                 threads,
             );
         }
-        if let Some(table) = table {
-            let index = &table.index[t * d.batch..][rows.clone()];
-            for (g_row, &i) in g.chunks_exact_mut(4 * h).zip(index) {
-                for (v, p) in g_row.iter_mut().zip(table.row(i, 4 * h)) {
-                    *v += p;
-                }
-            }
-        }
+        let addend = match table {
+            Some(table) => simd::Addend::Rows {
+                table: table.rows,
+                index: &table.index[t * d.batch..][rows.clone()],
+            },
+            None => simd::Addend::Bias(w.bias),
+        };
         simd::forward_step(simd::Forward {
             gates: g,
-            bias: w.bias,
+            addend,
             cell_prev: c_prev,
             cell: c,
             cell_tanh: ct,
@@ -625,7 +623,7 @@ mod simd {
     pub struct Forward<'a> {
         /// Pre-activation gates `[B, 4H]` without the bias in; the activated gates out.
         pub gates: &'a mut [f32],
-        pub bias: &'a [f32],
+        pub addend: Addend<'a>,
         pub cell_prev: &'a [f32],
         pub cell: &'a mut [f32],
         pub cell_tanh: &'a mut [f32],
@@ -633,6 +631,28 @@ mod simd {
         /// The next step's `[x | h]` rows: the new state also goes into each row's `h` part.
         pub xh: &'a mut [f32],
         pub h: usize,
+    }
+
+    /// What each row's gates get added before the activations.
+    #[derive(Clone, Copy)]
+    pub enum Addend<'a> {
+        /// The bias `[4H]`, the same for every row.
+        Bias(&'a [f32]),
+        /// Row `index[r]` of `table [U, 4H]` for row `r`.
+        Rows { table: &'a [f32], index: &'a [u32] },
+    }
+
+    impl<'a> Addend<'a> {
+        #[inline(always)]
+        fn row(&self, r: usize, four_h: usize) -> &'a [f32] {
+            match *self {
+                Addend::Bias(b) => b,
+                Addend::Rows { table, index } => {
+                    let start = index[r] as usize * four_h;
+                    &table[start..start + four_h]
+                }
+            }
+        }
     }
 
     /// The whole step for each row in one pass: bias, activations, the new cell, its tanh and
@@ -720,7 +740,7 @@ mod simd {
     fn forward_step_body<const F: bool>(args: Forward<'_>) {
         let Forward {
             gates,
-            bias,
+            addend,
             cell_prev,
             cell,
             cell_tanh,
@@ -733,15 +753,15 @@ mod simd {
             return;
         }
         let k_all = xh.len() / n;
-        let (bi, rest) = bias.split_at(h);
-        let (bf, rest) = rest.split_at(h);
-        let (bg, bo) = rest.split_at(h);
         let rows = gates
             .chunks_exact_mut(4 * h)
             .zip(cell_prev.chunks_exact(h).zip(cell.chunks_exact_mut(h)))
             .zip(cell_tanh.chunks_exact_mut(h).zip(h_out.chunks_exact_mut(h)))
             .zip(xh.chunks_exact_mut(k_all));
-        for (((g, (cp, c)), (ct, h_row)), xh_row) in rows {
+        for (r, (((g, (cp, c)), (ct, h_row)), xh_row)) in rows.enumerate() {
+            let (bi, rest) = addend.row(r, 4 * h).split_at(h);
+            let (bf, rest) = rest.split_at(h);
+            let (bg, bo) = rest.split_at(h);
             let (gi, rest) = g.split_at_mut(h);
             let (gf, rest) = rest.split_at_mut(h);
             let (gg, go) = rest.split_at_mut(h);
@@ -750,7 +770,7 @@ mod simd {
         }
     }
 
-    /// One row of a step: gates `[i, f, g, o]` (activated in place) with their biases, the
+    /// One row of a step: gates `[i, f, g, o]` (activated in place) with their addends, the
     /// previous cell, and the outputs `[cell, tanh cell, h, h again for the next step]`.
     /// A function of its own, each array a parameter: that is what tells the compiler the
     /// thirteen arrays do not overlap, which it needs to vectorise the loop.
