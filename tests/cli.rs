@@ -312,6 +312,21 @@ fn cv_reports_every_grid_point() {
     ] {
         assert!(stdout.contains(row), "no row {row}:\n{stdout}");
     }
+    // Without the flags, the grid is the config's own values (emojify_v2_cv: batch 8, lr 0.003).
+    let tuned = common::root().join("configs/emojify_v2_cv.toml");
+    let (ok, stdout, stderr) = emojify(&[
+        "cv",
+        "--config",
+        tuned.to_str().expect("utf-8 path"),
+        "--folds",
+        "2",
+        "--seeds",
+        "1",
+        "--epochs",
+        "1",
+    ]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("| 0.5 | 0.003 | 8 |"), "{stdout}");
     let curves: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("cv.json")).expect("json");
     let points = curves.as_array().expect("an array of grid points");

@@ -100,7 +100,9 @@ pub fn cross_validate(
         c.train.learning_rate = learning_rate;
         c.train.batch_size = batch_size;
         c.train.epochs = epochs;
-        if let ModelConfig::Lstm { dropout: d, .. } = &mut c.model {
+        if let ModelConfig::Lstm { dropout: d, .. } | ModelConfig::Mlp { dropout: d, .. } =
+            &mut c.model
+        {
             *d = dropout;
         }
         let mut sum = vec![0.0; epochs];

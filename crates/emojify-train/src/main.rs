@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use emojify_train::backend::WgpuChoice;
+use emojify_train::config::ModelConfig;
 use emojify_train::export::ExportFormat;
 use emojify_train::predict::Predictor;
 use emojify_train::{BackendKind, RunConfig, pipeline, train};
@@ -56,11 +57,11 @@ enum Command {
         /// Seeds 1..=N per fold.
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
         seeds: u64,
-        /// Dropout values to try (comma-separated).
-        #[arg(long, value_delimiter = ',', default_value = "0.5")]
+        /// Dropout values to try (comma-separated); the config's when not given.
+        #[arg(long, value_delimiter = ',')]
         dropout: Vec<f64>,
-        /// Learning rates to try (comma-separated).
-        #[arg(long, value_delimiter = ',', default_value = "0.001")]
+        /// Learning rates to try (comma-separated); the config's when not given.
+        #[arg(long, value_delimiter = ',')]
         learning_rate: Vec<f64>,
         /// Batch sizes to try (comma-separated); the config's when not given.
         #[arg(long, value_delimiter = ',')]
@@ -370,9 +371,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let config = RunConfig::load(&config)?;
             let seeds: Vec<u64> = (1..=seeds).collect();
+            // A hyper-parameter not given on the command line keeps the config's value.
+            let or_config =
+                |given: Vec<f64>, own: f64| if given.is_empty() { vec![own] } else { given };
+            let config_dropout = match config.model {
+                ModelConfig::Lstm { dropout, .. } | ModelConfig::Mlp { dropout, .. } => dropout,
+                ModelConfig::MeanEmbedding {} => 0.0,
+            };
             let grid = emojify_train::cv::Grid {
-                dropouts: dropout,
-                learning_rates: learning_rate,
+                dropouts: or_config(dropout, config_dropout),
+                learning_rates: or_config(learning_rate, config.train.learning_rate),
                 batch_sizes: if batch_size.is_empty() {
                     vec![config.train.batch_size]
                 } else {
