@@ -77,9 +77,7 @@ impl FusedLstm {
             composed_layer(x, w_ih, bias, w_hh)
         }
     }
-}
 
-impl FusedLstm {
     /// Token ids `[B, T]` through `embedding` and this layer → `[T, B, H]`. On the CPU backends
     /// the layer gets each distinct token's vector once ([`lstm_op::layer_indexed`]) and
     /// projects it once per batch: padding and repeated words cost one row, and the per-step
