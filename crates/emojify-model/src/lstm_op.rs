@@ -264,7 +264,7 @@ fn read_inputs<B: ReadBack>(
 
 /// How a CPU backend's tensor is best turned into its values.
 pub trait ReadBack: Backend {
-    /// A tensor with the same values that [`Backend::float_into_data`] hands back quickly.
+    /// A tensor with the same values that [`FloatTensorOps::float_into_data`] hands back quickly.
     fn unshared(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
         tensor
     }
