@@ -33,6 +33,10 @@ fn bad_configs_are_errors_naming_key_and_line() {
             ("batch_size = 1", "batch_size = 1\nclip_grad_norm = -1.0"),
             "train.clip_grad_norm",
         ),
+        (
+            ("batch_size = 1", "batch_size = 1\nword_dropout = 1.0"),
+            "train.word_dropout",
+        ),
         (("max_len = 10", "max_len = 0"), "data.max_len"),
         (("epochs = 400", "epochs = \"many\""), "line"),
     ] {

@@ -213,6 +213,14 @@ pub struct TrainConfig {
     /// Rescale each step's gradients to at most this global L2 norm (none by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clip_grad_norm: Option<f64>,
+    /// Training only: each token of each batch becomes padding with this probability (word
+    /// dropout, a regulariser for small text sets); 0 = off.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub word_dropout: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 fn default_checkpoint_every() -> usize {
@@ -300,7 +308,11 @@ impl RunConfig {
                 "must be at least 1".into(),
             ));
         }
-        for (key, v) in [("beta1", t.beta1), ("beta2", t.beta2)] {
+        for (key, v) in [
+            ("beta1", t.beta1),
+            ("beta2", t.beta2),
+            ("word_dropout", t.word_dropout),
+        ] {
             if !(0.0..1.0).contains(&v) {
                 return Err(fail(
                     Some("train"),

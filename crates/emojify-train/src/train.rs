@@ -11,8 +11,8 @@ use burn::tensor::activation::softmax;
 use emojify_data::{Encoded, batch_order};
 use emojify_model::Classifier;
 use emojify_model::loss::cross_entropy;
-use rand::SeedableRng;
 use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint;
@@ -87,6 +87,26 @@ fn dropout_seed(seed: u64, epoch: usize, step: usize) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+const WORD_DROPOUT_STREAM: u64 = 0x5744_524F_504F_5554;
+
+/// Copies of `sentences` with each token id replaced by padding (0) with probability `p`; the
+/// lengths stay, so the padding sits where the words were.
+fn word_dropout(sentences: &[&Encoded], p: f64, seed: u64) -> Vec<Encoded> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    sentences
+        .iter()
+        .map(|e| {
+            let mut e = (*e).clone();
+            for id in e.ids.iter_mut().filter(|id| **id != 0) {
+                if rng.random::<f64>() < p {
+                    *id = 0;
+                }
+            }
+            e
+        })
+        .collect()
 }
 
 /// Class probabilities for every encoded sentence, computed in batches without autodiff.
@@ -181,7 +201,14 @@ pub fn train_epoch_from(
     let mut batches_done = first;
     for (step, indices) in order.iter().enumerate().skip(first) {
         let refs: Vec<&Encoded> = indices.iter().map(|&i| &train.encoded[i]).collect();
-        let batch = model_batch(&refs, device);
+        let batch = if t.word_dropout > 0.0 {
+            // Its own stream, so the dropout masks do not change when it is switched on.
+            let seed = dropout_seed(config.seed, epoch, step) ^ WORD_DROPOUT_STREAM;
+            let dropped = word_dropout(&refs, t.word_dropout, seed);
+            model_batch(&dropped.iter().collect::<Vec<_>>(), device)
+        } else {
+            model_batch(&refs, device)
+        };
         let labels: Vec<i64> = indices.iter().map(|&i| train.labels[i] as i64).collect();
         let targets = Tensor::<1, Int>::from_data(TensorData::new(labels, [indices.len()]), device);
         let mut rng = StdRng::seed_from_u64(dropout_seed(config.seed, epoch, step));
@@ -574,4 +601,47 @@ fn mislabelled(config: &RunConfig, split: &Split, probs: &[Vec<f32>]) -> String 
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sentence(ids: &[u32]) -> Encoded {
+        Encoded {
+            ids: ids.to_vec(),
+            length: ids.iter().filter(|&&i| i != 0).count(),
+            ..Encoded::default()
+        }
+    }
+
+    #[test]
+    fn word_dropout_pads_words_only_and_is_seeded() {
+        let a = sentence(&[5, 9, 7, 3, 0, 0]);
+        let b = sentence(&[2, 4, 0, 0, 0, 0]);
+        let refs = [&a, &b];
+        let once = word_dropout(&refs, 0.5, 7);
+        assert_eq!(
+            once,
+            word_dropout(&refs, 0.5, 7),
+            "same seed, same tokens dropped"
+        );
+        for (kept, orig) in once.iter().zip(refs) {
+            assert_eq!(kept.length, orig.length, "lengths stay");
+            for (k, o) in kept.ids.iter().zip(&orig.ids) {
+                assert!(*k == *o || *k == 0, "a word is kept or becomes padding");
+            }
+        }
+        assert_eq!(word_dropout(&refs, 0.0, 7), vec![a.clone(), b.clone()]);
+        // Over many sentences about p of the words go.
+        let many: Vec<Encoded> = (0..2_000).map(|_| sentence(&[1, 2, 3, 4, 5])).collect();
+        let many_refs: Vec<&Encoded> = many.iter().collect();
+        let dropped = word_dropout(&many_refs, 0.2, 3)
+            .iter()
+            .flat_map(|e| e.ids.iter())
+            .filter(|&&i| i == 0)
+            .count();
+        let share = dropped as f64 / 10_000.0;
+        assert!((0.18..0.22).contains(&share), "{share}");
+    }
 }
