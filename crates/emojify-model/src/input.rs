@@ -79,7 +79,6 @@ impl InputLayer {
     }
 }
 
-/// The batch as `[batch, steps, features]`. Ids given to a model without an embedding are read as
 /// An embedding module holding `matrix` on `device`; a frozen one never gets a gradient.
 pub fn embedding_layer(matrix: Tensor<2>, trainable: bool, device: &Device) -> Embedding {
     Embedding {
@@ -87,6 +86,7 @@ pub fn embedding_layer(matrix: Tensor<2>, trainable: bool, device: &Device) -> E
     }
 }
 
+/// The batch as `[batch, steps, features]`. Ids given to a model without an embedding are read as
 /// numbers, so no pairing of model and input can fail here.
 pub fn sequence(embedding: Option<&Embedding>, input: &Input) -> Tensor<3> {
     match (embedding, input) {

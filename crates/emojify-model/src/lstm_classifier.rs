@@ -87,7 +87,7 @@ impl LstmClassifier {
         // Time-major throughout: [T, B, ·] keeps every step's slice contiguous.
         let layers = self.lstms.len();
         // Token ids go through the embedding and the first layer together (`forward_ids`);
-        // `done` counts the layers that has run.
+        // `done` counts the layers that have run.
         let (mut x, done) = match (&self.embedding, &batch.input, self.lstms.first()) {
             (Some(e), Input::Ids(ids), Some(first)) => (first.forward_ids(e, ids.clone()), 1),
             _ => (

@@ -69,7 +69,7 @@ fn check_index(index: &[u32], count: usize, d: Dims) {
 /// What the backward pass needs from the forward pass, each array time-major over all rows.
 #[derive(Debug, Clone, Default)]
 pub struct Saved {
-    /// `[T, B, in]`: the input.
+    /// `[T, B, in]`: the input (`[U, in]`, its distinct rows, for [`Indexed`] input).
     x: Vec<f32>,
     /// `[T, B, H]`.
     hs: Vec<f32>,
