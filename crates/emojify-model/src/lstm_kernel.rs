@@ -200,7 +200,7 @@ fn forward_with(
 /// what the forward pass saved; the input's gradient only with `need_x` (a frozen embedding
 /// below needs none).
 pub fn backward(d_hs: &[f32], saved: &Saved, w: Weights<'_>, d: Dims, need_x: bool) -> Grads {
-    backward_with(d_hs, saved, w, d, need_x, None).0
+    backward_with(d_hs, saved, w, d, need_x).0
 }
 
 /// [`backward`] of [`forward_indexed`]: the input's gradient (with `need_x`) is per row,
@@ -217,24 +217,29 @@ pub fn backward_indexed(
     let count = saved.input_rows(d);
     check_index(index, count, d);
     let recurrent = Weights { w_ih: &[], ..w };
-    let d0 = Dims { input: 0, ..d };
-    let (g, d_table) = backward_with(d_hs, saved, recurrent, d0, false, Some((index, count)));
-    let d_table = d_table.unwrap_or_default();
+    let (g, dp) = backward_with(d_hs, saved, recurrent, Dims { input: 0, ..d }, false);
+    // Each projected row's gradient is the sum of the gate gradients of the positions using it.
+    let four_h = 4 * d.hidden;
+    let mut d_table = vec![0f32; count * four_h];
+    for (&i, row) in index.iter().zip(dp.chunks_exact(four_h)) {
+        let start = i as usize * four_h;
+        for (acc, v) in d_table[start..start + four_h].iter_mut().zip(row) {
+            *acc += v;
+        }
+    }
     // The projection is `rows · W_ih`, so the rows stand where the positions' inputs stood.
     let (w_ih, x) = input_grads(&saved.x, &d_table, w.w_ih, d, need_x);
     Grads { x, w_ih, ..g }
 }
 
-/// [`backward`], and with `table` (`index`, row count) the gradient of the looked-up
-/// pre-activation rows `[U, 4H]`.
+/// [`backward`], and the pre-activation gate gradients `dp [T, B, 4H]` it came from.
 fn backward_with(
     d_hs: &[f32],
     saved: &Saved,
     w: Weights<'_>,
     d: Dims,
     need_x: bool,
-    table: Option<(&[u32], usize)>,
-) -> (Grads, Option<Vec<f32>>) {
+) -> (Grads, Vec<f32>) {
     w.check(d);
     let (h, four_h) = (d.hidden, 4 * d.hidden);
     let (step, rows_all) = (d.batch * h, d.steps * d.batch);
@@ -269,17 +274,6 @@ fn backward_with(
         );
     }
     let (w_ih, x) = input_grads(&saved.x, &dp, w.w_ih, d, need_x);
-    // Each table row's gradient is the sum of the gate gradients of the positions using it.
-    let table = table.map(|(index, count)| {
-        let mut grad = vec![0f32; count * four_h];
-        for (&i, row) in index.iter().zip(dp.chunks_exact(four_h)) {
-            let start = i as usize * four_h;
-            for (acc, v) in grad[start..start + four_h].iter_mut().zip(row) {
-                *acc += v;
-            }
-        }
-        grad
-    });
     let mut bias = vec![0f32; four_h];
     for row in dp.chunks_exact(four_h) {
         for (acc, v) in bias.iter_mut().zip(row) {
@@ -292,7 +286,7 @@ fn backward_with(
         bias,
         w_hh,
     };
-    (grads, table)
+    (grads, dp)
 }
 
 /// The gradients of `pre = x · W_ih` given `d_pre`, for `x [M, in]` (every position, or the
