@@ -329,13 +329,13 @@ pub fn available(device: &Device) -> bool {
 /// One LSTM layer as one operation: `x [T, B, in]`, `w_ih [in, 4H]`, `bias [4H]`,
 /// `w_hh [H, 4H]` → hidden states `[T, B, H]`. Call only where [`available`] says so.
 pub fn layer(x: Tensor<3>, w_ih: Tensor<2>, bias: Tensor<1>, w_hh: Tensor<2>) -> Tensor<3> {
-    let [_, _, input] = x.dims();
-    let [w_in, four_h] = w_ih.dims();
-    let [h, four_h_hh] = w_hh.dims();
-    let [four_h_b] = bias.dims();
-    assert!(
-        w_in == input && four_h == 4 * h && four_h_hh == four_h && four_h_b == four_h,
-        "x [T, B, {input}] does not fit w_ih [{w_in}, {four_h}], bias [{four_h_b}], w_hh [{h}, {four_h_hh}]"
+    let [steps, batch, input] = x.dims();
+    check_weights(
+        &format!("x [{steps}, {batch}, {input}]"),
+        input,
+        &w_ih,
+        &bias,
+        &w_hh,
     );
     Tensor::from_dispatch(<burn::backend::Dispatch as LstmLayer>::lstm_layer(
         x.into_dispatch(),
@@ -343,6 +343,18 @@ pub fn layer(x: Tensor<3>, w_ih: Tensor<2>, bias: Tensor<1>, w_hh: Tensor<2>) ->
         bias.into_dispatch(),
         w_hh.into_dispatch(),
     ))
+}
+
+/// Panics unless `w_ih [input, 4H]`, `bias [4H]` and `w_hh [H, 4H]` fit an input `input` wide
+/// (`what` names it in the message).
+fn check_weights(what: &str, input: usize, w_ih: &Tensor<2>, bias: &Tensor<1>, w_hh: &Tensor<2>) {
+    let [w_in, four_h] = w_ih.dims();
+    let [h, four_h_hh] = w_hh.dims();
+    let [four_h_b] = bias.dims();
+    assert!(
+        w_in == input && four_h == 4 * h && four_h_hh == four_h && four_h_b == four_h,
+        "{what} does not fit w_ih [{w_in}, {four_h}], bias [{four_h_b}], w_hh [{h}, {four_h_hh}]"
+    );
 }
 
 /// [`layer`] with the input given as distinct rows `x_rows [U, in]` and `ids`, time-major
@@ -357,18 +369,14 @@ pub fn layer_indexed(
     w_hh: Tensor<2>,
 ) -> Tensor<3> {
     let [count, input] = x_rows.dims();
-    let [w_in, four_h] = w_ih.dims();
-    let [h, four_h_hh] = w_hh.dims();
-    let [four_h_b] = bias.dims();
-    assert!(
-        w_in == input && four_h == 4 * h && four_h_hh == four_h && four_h_b == four_h,
-        "rows [{count}, {input}] do not fit w_ih [{w_in}, {four_h}], bias [{four_h_b}], w_hh [{h}, {four_h_hh}]"
+    check_weights(
+        &format!("rows [{count}, {input}]"),
+        input,
+        &w_ih,
+        &bias,
+        &w_hh,
     );
-    assert_eq!(ids.len(), steps * batch, "ids are [T, B]");
-    assert!(
-        ids.iter().all(|&i| (i as usize) < count),
-        "an id points past the {count} rows"
-    );
+    // The kernel checks `ids` against `[steps, batch]` and the row count.
     let index = RowIndex {
         ids: ids.into(),
         steps,
