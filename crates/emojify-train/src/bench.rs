@@ -331,16 +331,16 @@ pub fn reference_python() -> PathBuf {
     pyref_python().unwrap_or_else(|| PathBuf::from("python3"))
 }
 
-/// Runs `benches/pytorch_reference.py` on the data `write_reference_input` wrote.
+/// Runs `benches/pytorch_reference.py` on `input`, what [`write_reference_input`] wrote (once
+/// for all rounds).
 pub fn run_pytorch(
     spec: &BenchSpec,
     python: &Path,
     script: &Path,
-    work: &Path,
+    input: &Path,
 ) -> anyhow::Result<BenchRow> {
-    let input = write_reference_input(spec, work)?;
     let mut cmd = std::process::Command::new(python);
-    cmd.arg(script).arg("--input").arg(&input);
+    cmd.arg(script).arg("--input").arg(input);
     if let Some(t) = spec.threads {
         cmd.arg("--threads").arg(t.to_string());
     }
