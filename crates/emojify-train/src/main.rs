@@ -372,8 +372,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = RunConfig::load(&config)?;
             let seeds: Vec<u64> = (1..=seeds).collect();
             // A hyper-parameter not given on the command line keeps the config's value.
-            let or_config =
-                |given: Vec<f64>, own: f64| if given.is_empty() { vec![own] } else { given };
+            fn or_config<T>(given: Vec<T>, own: T) -> Vec<T> {
+                if given.is_empty() { vec![own] } else { given }
+            }
             let config_dropout = match config.model {
                 ModelConfig::Lstm { dropout, .. } | ModelConfig::Mlp { dropout, .. } => dropout,
                 ModelConfig::MeanEmbedding {} => 0.0,
@@ -381,11 +382,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let grid = emojify_train::cv::Grid {
                 dropouts: or_config(dropout, config_dropout),
                 learning_rates: or_config(learning_rate, config.train.learning_rate),
-                batch_sizes: if batch_size.is_empty() {
-                    vec![config.train.batch_size]
-                } else {
-                    batch_size
-                },
+                batch_sizes: or_config(batch_size, config.train.batch_size),
             };
             let results =
                 emojify_train::cv::cross_validate(&config, folds, &seeds, &grid, epochs as usize)?;
