@@ -8,6 +8,11 @@ use emojify_data::sequence_csv::{PAD, StepKind, parse_sequence_csv};
 use emojify_data::{BadRowPolicy, Embeddings, parse_labelled_csv, split_sentences, tokenize};
 use proptest::prelude::*;
 
+// The fuzz targets' line counter, so both suites check line numbers against the same oracle.
+#[path = "../fuzz/fuzz_targets/lines.rs"]
+mod lines;
+use lines::line_count;
+
 /// Bytes that look like EMOJISET rows often enough to reach past the first parse error.
 fn csvish() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(
@@ -57,15 +62,6 @@ fn sequence_csvish() -> impl Strategy<Value = Vec<u8>> {
         0..10,
     )
     .prop_map(|parts| parts.concat())
-}
-
-/// Line breaks as the readers count them: `\n`, or a lone `\r` (old-Mac files), plus one.
-fn line_count(data: &[u8]) -> u64 {
-    data.iter()
-        .enumerate()
-        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && data.get(i + 1) != Some(&b'\n')))
-        .count() as u64
-        + 1
 }
 
 proptest! {

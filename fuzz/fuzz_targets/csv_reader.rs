@@ -5,14 +5,10 @@
 use emojify_data::{BadRowPolicy, parse_labelled_csv};
 use libfuzzer_sys::fuzz_target;
 
+mod lines;
+
 fuzz_target!(|data: &[u8]| {
-    let lines = data
-        .iter()
-        .enumerate()
-        // Line breaks as the reader counts them: `\n`, or a lone `\r`.
-        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && data.get(i + 1) != Some(&b'\n')))
-        .count() as u64
-        + 1;
+    let lines = lines::line_count(data);
     for policy in [BadRowPolicy::Error, BadRowPolicy::Skip] {
         if let Ok(csv) = parse_labelled_csv(data, std::path::Path::new("fuzz.csv"), 5, policy) {
             for e in &csv.examples {

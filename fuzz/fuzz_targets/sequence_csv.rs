@@ -7,15 +7,11 @@ use emojify_data::BadRowPolicy;
 use emojify_data::sequence_csv::{PAD, StepKind, parse_sequence_csv};
 use libfuzzer_sys::fuzz_target;
 
+mod lines;
+
 fuzz_target!(|data: &[u8]| {
     let labels = ["square".to_string(), "triangle".to_string()];
-    let lines = data
-        .iter()
-        .enumerate()
-        // Line breaks as the reader counts them: `\n`, or a lone `\r`.
-        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && data.get(i + 1) != Some(&b'\n')))
-        .count() as u64
-        + 1;
+    let lines = lines::line_count(data);
     for kind in [StepKind::Numbers, StepKind::Tokens] {
         for policy in [BadRowPolicy::Error, BadRowPolicy::Skip] {
             let path = std::path::Path::new("fuzz.csv");
