@@ -37,6 +37,14 @@ fn bad_configs_are_errors_naming_key_and_line() {
             ("batch_size = 1", "batch_size = 1\nword_dropout = 1.0"),
             "train.word_dropout",
         ),
+        (
+            ("batch_size = 1", "batch_size = 1\naverage_from = 0"),
+            "train.average_from",
+        ),
+        (
+            ("batch_size = 1", "batch_size = 1\naverage_from = 401"),
+            "train.average_from",
+        ),
         (("max_len = 10", "max_len = 0"), "data.max_len"),
         (("epochs = 400", "epochs = \"many\""), "line"),
     ] {

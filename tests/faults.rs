@@ -7,15 +7,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-/// V2 with small batches (33 per epoch) so an epoch lasts long enough to be interrupted.
-fn config(dir: &Path, epochs: usize) -> PathBuf {
+/// V2 with small batches (33 per epoch) so an epoch lasts long enough to be interrupted; with
+/// `average_from`, weight averaging too (its running mean must survive the fault as well).
+fn config(dir: &Path, epochs: usize, average_from: Option<usize>) -> PathBuf {
     let text = std::fs::read_to_string(common::root().join("configs/emojify_v2.toml"))
         .expect("config")
         .replace("epochs = 60", &format!("epochs = {epochs}"))
         .replace("batch_size = 32", "batch_size = 4");
     assert!(text.contains("batch_size = 4"), "config template changed");
     let path = dir.join("v2.toml");
-    std::fs::write(&path, format!("{text}checkpoint_every = 2\n")).expect("write");
+    let average = average_from.map_or(String::new(), |e| format!("average_from = {e}\n"));
+    std::fs::write(&path, format!("{text}checkpoint_every = 2\n{average}")).expect("write");
     path
 }
 
@@ -98,7 +100,8 @@ fn checkpoint_of(out: &Path) -> Option<PathBuf> {
 #[test]
 fn sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run() {
     let dir = tempfile::tempdir().expect("tmp");
-    let config = config(dir.path(), 8);
+    // Averaging from epoch 1: the first checkpoint (after epoch 2) already holds a mean.
+    let config = config(dir.path(), 8, Some(1));
     let expected = train_uninterrupted(&config, &dir.path().join("clean"));
 
     let out = dir.path().join("killed");
@@ -118,7 +121,7 @@ fn sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run() {
 #[test]
 fn ctrl_c_checkpoints_mid_epoch_and_resume_equals_an_uninterrupted_run() {
     let dir = tempfile::tempdir().expect("tmp");
-    let config = config(dir.path(), 8);
+    let config = config(dir.path(), 8, None);
     let expected = train_uninterrupted(&config, &dir.path().join("clean"));
 
     let out = dir.path().join("interrupted");
@@ -150,7 +153,7 @@ fn ctrl_c_checkpoints_mid_epoch_and_resume_equals_an_uninterrupted_run() {
 #[test]
 fn a_corrupted_checkpoint_is_refused() {
     let dir = tempfile::tempdir().expect("tmp");
-    let config = config(dir.path(), 8);
+    let config = config(dir.path(), 8, None);
     let out = dir.path().join("run");
     let mut child = start_training(&config, &out);
     let run = wait_for(|| checkpoint_of(&out));

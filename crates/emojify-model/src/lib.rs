@@ -1,6 +1,7 @@
 //! burn modules for emojify. Models receive tensors and embedding matrices from the caller; this
 //! crate never reads files.
 
+pub mod average;
 pub mod dropout;
 pub mod init;
 pub mod input;

@@ -1,7 +1,8 @@
 //! Checkpoints inside a run directory (`checkpoint/`): trainable weights, optimizer state and
 //! where training stands. The data order and dropout masks are functions of (seed, epoch, batch),
 //! so that position is all the RNG state there is. `state.json` is written last and carries the
-//! SHA-256 of the two weight files: a checkpoint is complete and intact, or it is refused.
+//! SHA-256 of the weight files: a checkpoint is complete and intact, or it is refused. A run
+//! that averages weights (`train.average_from`) also keeps the running mean (`average.bpk`).
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +15,7 @@ use crate::train::{EpochMetrics, sha256_hex as sha256};
 pub const DIR: &str = "checkpoint";
 const MODEL: &str = "model.bpk";
 const OPTIMIZER: &str = "optimizer.bpk";
+const AVERAGE: &str = "average.bpk";
 const STATE: &str = "state.json";
 
 /// Where training stands.
@@ -31,11 +33,20 @@ pub struct Position {
     pub metrics: Vec<EpochMetrics>,
 }
 
+/// The running weight mean: its weights and how many epochs' weights it holds.
+pub struct Average {
+    pub weights: Vec<u8>,
+    pub points: usize,
+}
+
 #[derive(Serialize, Deserialize)]
 struct State {
     position: Position,
     model_sha256: String,
     optimizer_sha256: String,
+    /// SHA-256 of `average.bpk` and its number of points, when the run averages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    average: Option<(String, usize)>,
 }
 
 fn dir(run: &RunDir) -> PathBuf {
@@ -47,6 +58,7 @@ pub fn save(
     run: &RunDir,
     model: &[u8],
     optimizer: &[u8],
+    average: Option<&Average>,
     position: Position,
 ) -> anyhow::Result<()> {
     let dir = dir(run);
@@ -56,10 +68,14 @@ pub fn save(
     };
     write(MODEL, model)?;
     write(OPTIMIZER, optimizer)?;
+    if let Some(a) = average {
+        write(AVERAGE, &a.weights)?;
+    }
     let state = State {
         position,
         model_sha256: sha256(model),
         optimizer_sha256: sha256(optimizer),
+        average: average.map(|a| (sha256(&a.weights), a.points)),
     };
     write(STATE, serde_json::to_string_pretty(&state)?.as_bytes())
 }
@@ -69,6 +85,7 @@ pub struct Loaded {
     pub position: Position,
     pub model: Vec<u8>,
     pub optimizer: Vec<u8>,
+    pub average: Option<Average>,
 }
 
 /// Reads the checkpoint of `run`, refusing a missing, truncated or altered one.
@@ -98,6 +115,13 @@ pub fn load(run: &RunDir) -> anyhow::Result<Loaded> {
     Ok(Loaded {
         model: read(MODEL, &state.model_sha256)?,
         optimizer: read(OPTIMIZER, &state.optimizer_sha256)?,
+        average: match &state.average {
+            Some((sha, points)) => Some(Average {
+                weights: read(AVERAGE, sha)?,
+                points: *points,
+            }),
+            None => None,
+        },
         position: state.position,
     })
 }
@@ -123,12 +147,21 @@ mod tests {
             seconds: 0.5,
             metrics: Vec::new(),
         };
-        save(&run, b"model", b"optim", position).expect("save");
+        let average = Average {
+            weights: b"mean".to_vec(),
+            points: 4,
+        };
+        save(&run, b"model", b"optim", Some(&average), position).expect("save");
         assert!(exists(run.path()));
         let loaded = load(&run).expect("load");
         assert_eq!(
             (loaded.model.as_slice(), loaded.optimizer.as_slice()),
             (&b"model"[..], &b"optim"[..])
+        );
+        let average = loaded.average.expect("average kept");
+        assert_eq!(
+            (average.weights.as_slice(), average.points),
+            (&b"mean"[..], 4)
         );
         assert_eq!(
             (
@@ -138,8 +171,13 @@ mod tests {
             ),
             (3, 2, 1.25)
         );
-        std::fs::write(run.path().join(DIR).join(MODEL), b"mode").expect("truncate");
-        let err = load(&run).err().expect("refused").to_string();
-        assert!(err.contains("checksum mismatch"), "{err}");
+        for name in [MODEL, AVERAGE] {
+            let path = run.path().join(DIR).join(name);
+            let intact = std::fs::read(&path).expect("read");
+            std::fs::write(&path, &intact[..intact.len() - 1]).expect("truncate");
+            let err = load(&run).err().expect("refused").to_string();
+            assert!(err.contains("checksum mismatch"), "{name}: {err}");
+            std::fs::write(&path, intact).expect("restore");
+        }
     }
 }

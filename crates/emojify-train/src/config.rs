@@ -217,6 +217,10 @@ pub struct TrainConfig {
     /// dropout, a regulariser for small text sets); 0 = off.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub word_dropout: f64,
+    /// Stochastic weight averaging: from the end of this epoch on, the model evaluated, saved
+    /// and exported is the mean of the weights at the end of every epoch so far (none = off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub average_from: Option<usize>,
 }
 
 fn is_zero(v: &f64) -> bool {
@@ -328,6 +332,18 @@ impl RunConfig {
                 Some("train"),
                 "clip_grad_norm",
                 format!("must be a positive number, got {n}"),
+            ));
+        }
+        if let Some(e) = t.average_from
+            && !(1..=t.epochs).contains(&e)
+        {
+            return Err(fail(
+                Some("train"),
+                "average_from",
+                format!(
+                    "must be an epoch from 1 to `epochs` ({}), got {e}",
+                    t.epochs
+                ),
             ));
         }
         if !(t.epsilon.is_finite() && t.epsilon > 0.0) {

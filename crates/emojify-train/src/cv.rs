@@ -3,7 +3,6 @@
 
 use std::fmt::Write as _;
 
-use burn::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -12,7 +11,7 @@ use serde::Serialize;
 use crate::config::{ModelConfig, RunConfig};
 use crate::eval::{accuracy, argmax};
 use crate::pipeline::{Split, build_model, load_data};
-use crate::train::{optimizer, probabilities, train_epoch};
+use crate::train::{Averaging, optimizer, probabilities, train_epoch};
 
 /// One grid point's validation curve, averaged over folds and seeds.
 #[derive(Debug, Clone, Serialize)]
@@ -22,6 +21,9 @@ pub struct CvResult {
     pub batch_size: usize,
     /// Mean validation accuracy after each epoch (index 0 = epoch 1).
     pub mean_val_acc: Vec<f64>,
+    /// Validation accuracy of the seeds' models together (their class probabilities averaged)
+    /// after each epoch, mean over folds: what an ensemble of that many seeds would score.
+    pub ensemble_val_acc: Vec<f64>,
 }
 
 impl CvResult {
@@ -106,6 +108,7 @@ pub fn cross_validate(
             *d = dropout;
         }
         let mut sum = vec![0.0; epochs];
+        let mut ensemble_sum = vec![0.0; epochs];
         for (f, val_idx) in fold_sets.iter().enumerate() {
             let train_idx: Vec<usize> = fold_sets
                 .iter()
@@ -117,19 +120,35 @@ pub fn cross_validate(
                 subset(&train, &train_idx, "train"),
                 subset(&train, val_idx, "validation"),
             );
+            // Per epoch, per validation sentence: the seeds' probabilities summed.
+            let mut summed: Vec<Vec<Vec<f32>>> = vec![Vec::new(); epochs];
             for &seed in seeds {
                 c.seed = seed;
                 let train_device = device.clone().autodiff();
                 let mut model = build_model(&c, &embeddings, &train_device);
                 let mut optim = optimizer(&c.train);
-                for (epoch, acc) in sum.iter_mut().enumerate() {
+                let mut averaging = Averaging::new(&c.train);
+                for (epoch, (acc, summed)) in sum.iter_mut().zip(&mut summed).enumerate() {
                     (model, _) =
                         train_epoch(model, &mut optim, &fold_train, &c, epoch + 1, &train_device);
-                    let probs = probabilities(&model.valid(), &fold_val.encoded, &device)?;
+                    averaging.end_of_epoch(&model, epoch + 1);
+                    let evaluated = averaging.evaluated(&model);
+                    let probs = probabilities(&evaluated, &fold_val.encoded, &device)?;
                     let predicted: Vec<usize> = probs.iter().map(|p| argmax(p)).collect();
                     *acc += accuracy(&fold_val.labels, &predicted);
+                    if summed.is_empty() {
+                        *summed = probs;
+                    } else {
+                        for (total, p) in summed.iter_mut().zip(&probs) {
+                            total.iter_mut().zip(p).for_each(|(t, v)| *t += v);
+                        }
+                    }
                 }
                 bar.inc(1);
+            }
+            for (acc, summed) in ensemble_sum.iter_mut().zip(&summed) {
+                let predicted: Vec<usize> = summed.iter().map(|p| argmax(p)).collect();
+                *acc += accuracy(&fold_val.labels, &predicted);
             }
         }
         let runs = (folds * seeds.len()) as f64;
@@ -138,6 +157,7 @@ pub fn cross_validate(
             learning_rate,
             batch_size,
             mean_val_acc: sum.into_iter().map(|s| s / runs).collect(),
+            ensemble_val_acc: ensemble_sum.into_iter().map(|s| s / folds as f64).collect(),
         });
     }
     bar.finish_and_clear();
@@ -197,6 +217,7 @@ mod tests {
             learning_rate: 0.001,
             batch_size: 32,
             mean_val_acc: vec![0.5, 0.8, 0.7, 0.8],
+            ensemble_val_acc: vec![0.6, 0.8, 0.8, 0.8],
         };
         assert_eq!(r.best_epoch(), (2, 0.8));
     }

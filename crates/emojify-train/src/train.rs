@@ -10,6 +10,7 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use emojify_data::{Encoded, batch_order};
 use emojify_model::Classifier;
+use emojify_model::average::WeightMean;
 use emojify_model::loss::cross_entropy;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -233,6 +234,53 @@ pub fn train_epoch_from(
     }
 }
 
+/// Stochastic weight averaging as configured by `train.average_from`.
+#[derive(Debug, Clone, Default)]
+pub struct Averaging {
+    from: Option<usize>,
+    mean: Option<WeightMean>,
+}
+
+impl Averaging {
+    pub fn new(t: &TrainConfig) -> Self {
+        Self {
+            from: t.average_from,
+            mean: None,
+        }
+    }
+
+    /// Takes `model` into the mean if `epoch` (just finished) is one of the averaged ones.
+    pub fn end_of_epoch(&mut self, model: &Classifier, epoch: usize) {
+        if self.from.is_some_and(|from| epoch >= from) {
+            match &mut self.mean {
+                Some(mean) => mean.add(model),
+                None => self.mean = Some(WeightMean::new(model)),
+            }
+        }
+    }
+
+    /// The mean as a checkpoint keeps it, once averaging has started.
+    pub fn checkpoint(&self, with_embedding: bool) -> anyhow::Result<Option<checkpoint::Average>> {
+        self.mean
+            .as_ref()
+            .map(|mean| {
+                Ok(checkpoint::Average {
+                    weights: weights_bytes(mean.model(), with_embedding)?,
+                    points: mean.count(),
+                })
+            })
+            .transpose()
+    }
+
+    /// The model to evaluate and keep: the mean once averaging has started, else `model`.
+    pub fn evaluated(&self, model: &Classifier) -> Classifier {
+        match &self.mean {
+            Some(mean) => mean.model().clone(),
+            None => model.valid(),
+        }
+    }
+}
+
 /// Training stopped on request (Ctrl-C) after writing a checkpoint.
 #[derive(Debug, thiserror::Error)]
 #[error(
@@ -294,6 +342,7 @@ pub fn train_with(
     let model_summary = model.summary(config.data.max_len);
     let t = &config.train;
     let mut optim = optimizer(t);
+    let mut averaging = Averaging::new(t);
 
     let (run, position) = match resume {
         None => {
@@ -323,6 +372,16 @@ pub fn train_with(
             optim = optim
                 .from_bytes(burn::tensor::Bytes::from_bytes_vec(saved.optimizer))
                 .map_err(|e| anyhow::anyhow!("checkpoint optimizer state: {e:?}"))?;
+            if let Some(average) = saved.average {
+                let mut mean = build_model(config, &embeddings, &device);
+                load_weights_bytes(
+                    &mut mean,
+                    average.weights,
+                    "checkpoint weight mean",
+                    stores_embedding(config),
+                )?;
+                averaging.mean = Some(WeightMean::resume(mean, average.points));
+            }
             say(&format!(
                 "resuming {} at epoch {} (batch {})",
                 run.path().display(),
@@ -341,6 +400,18 @@ pub fn train_with(
         model_summary.trainable(),
         run.path().display()
     ));
+    match t.average_from {
+        Some(from) if from > t.epochs => eprintln!(
+            "warning: train.average_from = {from} is after the last epoch ({}): no weights are \
+             averaged",
+            t.epochs
+        ),
+        Some(from) => say(&format!(
+            "the model evaluated and saved is the mean of the weights after epochs {from}–{}",
+            t.epochs
+        )),
+        None => {}
+    }
 
     let bar = if quiet {
         indicatif::ProgressBar::hidden()
@@ -357,6 +428,7 @@ pub fn train_with(
     bar.set_position(position.epoch.saturating_sub(1) as u64);
     let save_checkpoint = |model: &Classifier,
                            optim: &ModuleOptimizer,
+                           averaging: &Averaging,
                            position: checkpoint::Position|
      -> anyhow::Result<()> {
         let optim_bytes = optim
@@ -366,6 +438,7 @@ pub fn train_with(
             &run,
             &weights_bytes(model, stores_embedding(config))?,
             &optim_bytes,
+            averaging.checkpoint(stores_embedding(config))?.as_ref(),
             position,
         )
     };
@@ -397,7 +470,7 @@ pub fn train_with(
                 seconds,
                 metrics: metrics.clone(),
             };
-            save_checkpoint(&model, &optim, here)?;
+            save_checkpoint(&model, &optim, &averaging, here)?;
             return Err(Interrupted {
                 run_dir: run.path().to_path_buf(),
                 epoch,
@@ -406,7 +479,8 @@ pub fn train_with(
             .into());
         }
         let loss = f64::from(progress.loss_sum) / train.encoded.len().max(1) as f64;
-        let valid = model.valid();
+        averaging.end_of_epoch(&model, epoch);
+        let valid = averaging.evaluated(&model);
         let train_acc = accuracy(
             &train.labels,
             &predicted(&probabilities(&valid, &train.encoded, &device)?),
@@ -453,7 +527,7 @@ pub fn train_with(
                 seconds: 0.0,
                 metrics: metrics.clone(),
             };
-            save_checkpoint(&model, &optim, next)?;
+            save_checkpoint(&model, &optim, &averaging, next)?;
             if stopping {
                 bar.abandon();
                 return Err(Interrupted {
@@ -467,7 +541,7 @@ pub fn train_with(
     }
     bar.finish_and_clear();
 
-    let valid = model.valid();
+    let valid = averaging.evaluated(&model);
     let train_probs = probabilities(&valid, &train.encoded, &device)?;
     let test_probs = probabilities(&valid, &test.encoded, &device)?;
     let weights = weights_bytes(&valid, stores_embedding(config))?;
