@@ -346,6 +346,8 @@ fn cv_reports_every_grid_point() {
     for p in points {
         let accs = p["mean_val_acc"].as_array().expect("curve");
         assert_eq!(accs.len(), 2, "one value per epoch");
+        // One seed per fold: its "ensemble" is that one model.
+        assert_eq!(p["ensemble_val_acc"], p["mean_val_acc"]);
         assert!(
             accs.iter()
                 .all(|a| (0.0..=1.0).contains(&a.as_f64().unwrap_or(-1.0)))

@@ -26,19 +26,14 @@ pub struct CvResult {
     pub ensemble_val_acc: Vec<f64>,
 }
 
-impl CvResult {
-    /// The epoch (1-based) with the highest mean validation accuracy; the earliest on ties.
-    pub fn best_epoch(&self) -> (usize, f64) {
-        self.mean_val_acc
-            .iter()
-            .enumerate()
-            .fold(
-                (0, f64::MIN),
-                |best, (i, &a)| {
-                    if a > best.1 { (i + 1, a) } else { best }
-                },
-            )
-    }
+/// The epoch (1-based) with the highest accuracy on `curve`; the earliest on ties.
+pub fn best_epoch(curve: &[f64]) -> (usize, f64) {
+    curve.iter().enumerate().fold(
+        (0, f64::MIN),
+        |best, (i, &a)| {
+            if a > best.1 { (i + 1, a) } else { best }
+        },
+    )
 }
 
 /// Stratified folds: each class's examples, shuffled with `seed`, are dealt round-robin.
@@ -164,8 +159,26 @@ pub fn cross_validate(
     Ok(results)
 }
 
-/// Mean validation accuracy at every `every`-th epoch, per grid point, and each one's best.
-pub fn markdown(results: &[CvResult], every: usize) -> String {
+/// Which curve of a [`CvResult`] a table shows.
+#[derive(Debug, Clone, Copy)]
+pub enum Curve {
+    /// Single models, mean over folds and seeds.
+    Mean,
+    /// The seeds' models as one ensemble, mean over folds.
+    Ensemble,
+}
+
+impl CvResult {
+    fn curve(&self, which: Curve) -> &[f64] {
+        match which {
+            Curve::Mean => &self.mean_val_acc,
+            Curve::Ensemble => &self.ensemble_val_acc,
+        }
+    }
+}
+
+/// The chosen curve at every `every`-th epoch, per grid point, and each one's best epoch.
+pub fn markdown(results: &[CvResult], every: usize, which: Curve) -> String {
     let epochs = results.first().map_or(0, |r| r.mean_val_acc.len());
     let shown: Vec<usize> = (1..=epochs)
         .filter(|e| e % every.max(1) == 0 || *e == epochs)
@@ -174,19 +187,20 @@ pub fn markdown(results: &[CvResult], every: usize) -> String {
     for e in &shown {
         let _ = write!(s, " ep {e} |");
     }
-    s.push_str(" best epoch | best mean val acc |\n|---:|---:|---:|");
+    s.push_str(" best epoch | best val acc |\n|---:|---:|---:|");
     s.push_str(&"---:|".repeat(shown.len() + 2));
     s.push('\n');
     for r in results {
+        let curve = r.curve(which);
         let _ = write!(
             s,
             "| {} | {} | {} |",
             r.dropout, r.learning_rate, r.batch_size
         );
         for e in &shown {
-            let _ = write!(s, " {:.4} |", r.mean_val_acc[e - 1]);
+            let _ = write!(s, " {:.4} |", curve[e - 1]);
         }
-        let (best, acc) = r.best_epoch();
+        let (best, acc) = best_epoch(curve);
         let _ = writeln!(s, " {best} | {acc:.4} |");
     }
     s
@@ -219,6 +233,12 @@ mod tests {
             mean_val_acc: vec![0.5, 0.8, 0.7, 0.8],
             ensemble_val_acc: vec![0.6, 0.8, 0.8, 0.8],
         };
-        assert_eq!(r.best_epoch(), (2, 0.8));
+        assert_eq!(best_epoch(&r.mean_val_acc), (2, 0.8));
+        assert_eq!(best_epoch(&r.ensemble_val_acc), (2, 0.8));
+        let table = markdown(&[r], 2, Curve::Ensemble);
+        assert!(
+            table.contains("| 0.5 | 0.001 | 32 | 0.8000 | 0.8000 | 2 | 0.8000 |"),
+            "{table}"
+        );
     }
 }

@@ -9,7 +9,7 @@ use emojify_train::backend::WgpuChoice;
 use emojify_train::config::ModelConfig;
 use emojify_train::export::ExportFormat;
 use emojify_train::predict::Predictor;
-use emojify_train::{BackendKind, RunConfig, pipeline, train};
+use emojify_train::{BackendKind, RunConfig, cv, pipeline, train};
 
 #[derive(Parser)]
 #[command(
@@ -379,13 +379,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 ModelConfig::Lstm { dropout, .. } | ModelConfig::Mlp { dropout, .. } => dropout,
                 ModelConfig::MeanEmbedding {} => 0.0,
             };
-            let grid = emojify_train::cv::Grid {
+            let grid = cv::Grid {
                 dropouts: or_config(dropout, config_dropout),
                 learning_rates: or_config(learning_rate, config.train.learning_rate),
                 batch_sizes: or_config(batch_size, config.train.batch_size),
             };
-            let results =
-                emojify_train::cv::cross_validate(&config, folds, &seeds, &grid, epochs as usize)?;
+            let results = cv::cross_validate(&config, folds, &seeds, &grid, epochs as usize)?;
             println!(
                 "{} on {}: {folds}-fold cross-validation on the training split, seeds 1..={}, \
                  mean validation accuracy:\n",
@@ -393,7 +392,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 config.backend,
                 seeds.len()
             );
-            print!("{}", emojify_train::cv::markdown(&results, every));
+            print!("{}", cv::markdown(&results, every, cv::Curve::Mean));
+            if seeds.len() > 1 {
+                println!(
+                    "\nthe {} seeds' models as one ensemble (probabilities averaged), mean over \
+                     folds:\n",
+                    seeds.len()
+                );
+                print!("{}", cv::markdown(&results, every, cv::Curve::Ensemble));
+            }
             if let Some(path) = json {
                 emojify_data::atomic::write_bytes_atomic(
                     &path,
