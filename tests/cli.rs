@@ -296,6 +296,7 @@ fn every_shipped_config_loads() {
 fn cv_reports_every_grid_point() {
     let dir = tempfile::tempdir().expect("tmp");
     let json = dir.path().join("cv.json");
+    let plot = dir.path().join("cv.png");
     let config = common::root().join("configs/emojify_v2.toml");
     let (ok, stdout, stderr) = emojify(&[
         "cv",
@@ -313,9 +314,13 @@ fn cv_reports_every_grid_point() {
         "16,32",
         "--json",
         json.to_str().expect("utf-8 path"),
+        "--plot",
+        plot.to_str().expect("utf-8 path"),
     ]);
     assert!(ok, "{stdout}\n{stderr}");
     assert!(stdout.contains("| dropout | lr | batch |"), "{stdout}");
+    let png = std::fs::read(&plot).expect("cv plot written");
+    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
     for row in [
         "| 0.5 | 0.001 | 16 |",
         "| 0.5 | 0.001 | 32 |",

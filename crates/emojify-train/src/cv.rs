@@ -206,6 +206,40 @@ pub fn markdown(results: &[CvResult], every: usize, which: Curve) -> String {
     s
 }
 
+/// The validation curves as a PNG: single models, and (with more than one seed) the ensembles.
+pub fn plot(
+    results: &[CvResult],
+    seeds: usize,
+    name: &str,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let lines = |which: Curve| -> Vec<crate::plot::EpochLine<'_>> {
+        results
+            .iter()
+            .map(|r| {
+                let label = format!(
+                    "dropout {}, lr {}, batch {}",
+                    r.dropout, r.learning_rate, r.batch_size
+                );
+                (label, r.curve(which))
+            })
+            .collect()
+    };
+    let mut panels = vec![(
+        "single models, mean over folds and seeds",
+        lines(Curve::Mean),
+    )];
+    if seeds > 1 {
+        panels.push(("the seeds' models as one ensemble", lines(Curve::Ensemble)));
+    }
+    crate::plot::epoch_lines_png(
+        &format!("{name}: cross-validation on the training split"),
+        "validation accuracy",
+        &panels,
+        path,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

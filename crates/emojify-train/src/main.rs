@@ -75,6 +75,9 @@ enum Command {
         /// Also write the full curves as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Also plot the validation curves (PNG) here.
+        #[arg(long)]
+        plot: Option<PathBuf>,
     },
     /// Print the model's layers, output shapes and parameter counts.
     Summary {
@@ -368,6 +371,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             epochs,
             every,
             json,
+            plot,
         } => {
             let config = RunConfig::load(&config)?;
             let seeds: Vec<u64> = (1..=seeds).collect();
@@ -400,6 +404,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     seeds.len()
                 );
                 print!("{}", cv::markdown(&results, every, cv::Curve::Ensemble));
+            }
+            if let Some(path) = plot {
+                cv::plot(&results, seeds.len(), &config.name, &path)?;
+                println!("\nplot: {}", path.display());
             }
             if let Some(path) = json {
                 emojify_data::atomic::write_bytes_atomic(

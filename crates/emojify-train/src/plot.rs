@@ -1,4 +1,5 @@
-//! PNG plots of a run: loss and accuracy curves, and the test confusion matrix.
+//! PNG plots: a run's loss and accuracy curves and test confusion matrix, benchmark bars, and
+//! cross-validation curves.
 //!
 //! Text is drawn with `ab_glyph` from a TrueType font found on the system (DejaVu Sans on
 //! Debian; `$EMOJIFY_FONT` overrides), so no font library is needed at build time.
@@ -78,7 +79,7 @@ pub fn curves_png(metrics: &[EpochMetrics], title: &str, path: &Path) -> anyhow:
         root.fill(&WHITE).map_err(s)?;
         let root = root.titled(title, ("sans-serif", 22)).map_err(s)?;
         let (left, right) = root.split_horizontally(550);
-        let epochs = metrics.len().max(2) as f64;
+        let epochs = metrics.len().max(2);
         let max_loss = metrics.iter().map(|m| m.loss).fold(0.0, f64::max).max(1e-3) * 1.05;
 
         let mut loss = ChartBuilder::on(&left)
@@ -86,16 +87,15 @@ pub fn curves_png(metrics: &[EpochMetrics], title: &str, path: &Path) -> anyhow:
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(55)
-            .build_cartesian_2d(1.0..epochs, 0.0..max_loss)
+            .build_cartesian_2d(1..epochs, 0.0..max_loss)
             .map_err(s)?;
         loss.configure_mesh()
-            .x_label_formatter(&|x| format!("{x:.0}"))
             .x_desc("epoch")
             .y_desc("cross-entropy")
             .draw()
             .map_err(s)?;
         loss.draw_series(LineSeries::new(
-            metrics.iter().map(|m| (m.epoch as f64, m.loss)),
+            metrics.iter().map(|m| (m.epoch, m.loss)),
             BLUE.stroke_width(2),
         ))
         .map_err(s)?;
@@ -105,10 +105,9 @@ pub fn curves_png(metrics: &[EpochMetrics], title: &str, path: &Path) -> anyhow:
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(55)
-            .build_cartesian_2d(1.0..epochs, 0.0..1.0)
+            .build_cartesian_2d(1..epochs, 0.0..1.0)
             .map_err(s)?;
         acc.configure_mesh()
-            .x_label_formatter(&|x| format!("{x:.0}"))
             .x_desc("epoch")
             .y_desc("accuracy")
             .draw()
@@ -122,7 +121,7 @@ pub fn curves_png(metrics: &[EpochMetrics], title: &str, path: &Path) -> anyhow:
             ("test", RED, |m: &EpochMetrics| m.test_acc),
         ] {
             acc.draw_series(LineSeries::new(
-                metrics.iter().map(|m| (m.epoch as f64, pick(m))),
+                metrics.iter().map(|m| (m.epoch, pick(m))),
                 color.stroke_width(2),
             ))
             .map_err(s)?
@@ -256,6 +255,79 @@ pub fn bars_png(
                     bar.set_margin(0, 0, 12, 12);
                     bar
                 }))
+                .map_err(s)?;
+        }
+        root.present().map_err(s)
+    })
+}
+
+/// A named curve over epochs 1, 2, ….
+pub type EpochLine<'a> = (String, &'a [f64]);
+
+/// One line per named curve, one panel per group of curves (e.g. single models and ensembles);
+/// the y axis spans the values shown.
+pub fn epoch_lines_png(
+    title: &str,
+    y_desc: &str,
+    panels: &[(&str, Vec<EpochLine<'_>>)],
+    path: &Path,
+) -> anyhow::Result<()> {
+    let values = || {
+        panels
+            .iter()
+            .flat_map(|(_, lines)| lines.iter())
+            .flat_map(|(_, v)| v.iter())
+    };
+    let (lo, hi) = values()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let (lo, hi) = if lo <= hi { (lo, hi) } else { (0.0, 1.0) };
+    let pad = ((hi - lo) * 0.05).max(1e-3);
+    let epochs = panels
+        .iter()
+        .flat_map(|(_, lines)| lines.iter().map(|(_, v)| v.len()))
+        .max()
+        .unwrap_or(0)
+        .max(2);
+    let width = 620 * panels.len().max(1) as u32;
+    render_png(path, (width, 480), |root| {
+        root.fill(&WHITE).map_err(s)?;
+        let root = root.titled(title, ("sans-serif", 20)).map_err(s)?;
+        let areas = root.split_evenly((1, panels.len().max(1)));
+        for ((caption, lines), area) in panels.iter().zip(&areas) {
+            let mut chart = ChartBuilder::on(area)
+                .caption(*caption, ("sans-serif", 16))
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(60)
+                .build_cartesian_2d(1..epochs, (lo - pad)..(hi + pad))
+                .map_err(s)?;
+            chart
+                .configure_mesh()
+                .x_desc("epoch")
+                .y_desc(y_desc)
+                .draw()
+                .map_err(s)?;
+            for (i, (name, curve)) in lines.iter().enumerate() {
+                let color = Palette99::pick(i).to_rgba();
+                chart
+                    .draw_series(LineSeries::new(
+                        curve.iter().enumerate().map(|(e, &v)| (e + 1, v)),
+                        color.stroke_width(2),
+                    ))
+                    .map_err(s)?
+                    .label(name.as_str())
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                    });
+            }
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::LowerRight)
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()
                 .map_err(s)?;
         }
         root.present().map_err(s)
