@@ -73,69 +73,88 @@ fn s<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 
-/// Loss (left) and train/test accuracy (right) per epoch.
-pub fn curves_png(metrics: &[EpochMetrics], title: &str, path: &Path) -> anyhow::Result<()> {
-    render_png(path, (1100, 460), |root| {
-        root.fill(&WHITE).map_err(s)?;
-        let root = root.titled(title, ("sans-serif", 22)).map_err(s)?;
-        let (left, right) = root.split_horizontally(550);
-        let epochs = metrics.len().max(2);
-        let max_loss = metrics.iter().map(|m| m.loss).fold(0.0, f64::max).max(1e-3) * 1.05;
+/// A named line over epochs: (name, colour, (epoch, value) points).
+type Line = (String, RGBAColor, Vec<(usize, f64)>);
 
-        let mut loss = ChartBuilder::on(&left)
-            .caption("training loss", ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(55)
-            .build_cartesian_2d(1..epochs, 0.0..max_loss)
-            .map_err(s)?;
-        loss.configure_mesh()
-            .x_desc("epoch")
-            .y_desc("cross-entropy")
-            .draw()
-            .map_err(s)?;
-        loss.draw_series(LineSeries::new(
-            metrics.iter().map(|m| (m.epoch, m.loss)),
-            BLUE.stroke_width(2),
-        ))
+/// One chart of lines over epochs 1..=`epochs` in `area`; a legend when there is more than one.
+fn epoch_panel(
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    caption: &str,
+    y_desc: &str,
+    epochs: usize,
+    y: std::ops::Range<f64>,
+    lines: &[Line],
+) -> Result<(), String> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(1..epochs.max(2), y)
         .map_err(s)?;
-
-        let mut acc = ChartBuilder::on(&right)
-            .caption("accuracy", ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(55)
-            .build_cartesian_2d(1..epochs, 0.0..1.0)
-            .map_err(s)?;
-        acc.configure_mesh()
-            .x_desc("epoch")
-            .y_desc("accuracy")
-            .draw()
-            .map_err(s)?;
-        for (name, color, pick) in [
-            (
-                "train",
-                BLUE,
-                (|m: &EpochMetrics| m.train_acc) as fn(&EpochMetrics) -> f64,
-            ),
-            ("test", RED, |m: &EpochMetrics| m.test_acc),
-        ] {
-            acc.draw_series(LineSeries::new(
-                metrics.iter().map(|m| (m.epoch, pick(m))),
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .y_desc(y_desc)
+        .draw()
+        .map_err(s)?;
+    for (name, color, points) in lines {
+        let color = *color;
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
                 color.stroke_width(2),
             ))
             .map_err(s)?
-            .label(name)
+            .label(name.as_str())
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
             });
-        }
-        acc.configure_series_labels()
+    }
+    if lines.len() > 1 {
+        chart
+            .configure_series_labels()
             .position(SeriesLabelPosition::LowerRight)
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .draw()
             .map_err(s)?;
+    }
+    Ok(())
+}
+
+/// Loss (left) and train/test accuracy (right) per epoch.
+pub fn curves_png(metrics: &[EpochMetrics], title: &str, path: &Path) -> anyhow::Result<()> {
+    let max_loss = metrics.iter().map(|m| m.loss).fold(0.0, f64::max).max(1e-3) * 1.05;
+    let series = |name: &str, color: RGBColor, pick: fn(&EpochMetrics) -> f64| -> Line {
+        let points = metrics.iter().map(|m| (m.epoch, pick(m))).collect();
+        (name.to_string(), color.to_rgba(), points)
+    };
+    render_png(path, (1100, 460), |root| {
+        root.fill(&WHITE).map_err(s)?;
+        let root = root.titled(title, ("sans-serif", 22)).map_err(s)?;
+        let (left, right) = root.split_horizontally(550);
+        let loss = [series("loss", BLUE, |m| m.loss)];
+        epoch_panel(
+            &left,
+            "training loss",
+            "cross-entropy",
+            metrics.len(),
+            0.0..max_loss,
+            &loss,
+        )?;
+        let acc = [
+            series("train", BLUE, |m| m.train_acc),
+            series("test", RED, |m| m.test_acc),
+        ];
+        epoch_panel(
+            &right,
+            "accuracy",
+            "accuracy",
+            metrics.len(),
+            0.0..1.0,
+            &acc,
+        )?;
         root.present().map_err(s)
     })
 }
@@ -288,47 +307,29 @@ pub fn epoch_lines_png(
         .iter()
         .flat_map(|(_, lines)| lines.iter().map(|(_, v)| v.len()))
         .max()
-        .unwrap_or(0)
-        .max(2);
+        .unwrap_or(0);
     let width = 620 * panels.len().max(1) as u32;
     render_png(path, (width, 480), |root| {
         root.fill(&WHITE).map_err(s)?;
         let root = root.titled(title, ("sans-serif", 20)).map_err(s)?;
         let areas = root.split_evenly((1, panels.len().max(1)));
-        for ((caption, lines), area) in panels.iter().zip(&areas) {
-            let mut chart = ChartBuilder::on(area)
-                .caption(*caption, ("sans-serif", 16))
-                .margin(12)
-                .x_label_area_size(40)
-                .y_label_area_size(60)
-                .build_cartesian_2d(1..epochs, (lo - pad)..(hi + pad))
-                .map_err(s)?;
-            chart
-                .configure_mesh()
-                .x_desc("epoch")
-                .y_desc(y_desc)
-                .draw()
-                .map_err(s)?;
-            for (i, (name, curve)) in lines.iter().enumerate() {
-                let color = Palette99::pick(i).to_rgba();
-                chart
-                    .draw_series(LineSeries::new(
-                        curve.iter().enumerate().map(|(e, &v)| (e + 1, v)),
-                        color.stroke_width(2),
-                    ))
-                    .map_err(s)?
-                    .label(name.as_str())
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                    });
-            }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK)
-                .draw()
-                .map_err(s)?;
+        for ((caption, curves), area) in panels.iter().zip(&areas) {
+            let lines: Vec<Line> = curves
+                .iter()
+                .enumerate()
+                .map(|(i, (name, curve))| {
+                    let points = curve.iter().enumerate().map(|(e, &v)| (e + 1, v)).collect();
+                    (name.clone(), Palette99::pick(i).to_rgba(), points)
+                })
+                .collect();
+            epoch_panel(
+                area,
+                caption,
+                y_desc,
+                epochs,
+                (lo - pad)..(hi + pad),
+                &lines,
+            )?;
         }
         root.present().map_err(s)
     })
