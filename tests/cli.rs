@@ -359,3 +359,57 @@ fn cv_reports_every_grid_point() {
         );
     }
 }
+
+#[test]
+fn sweep_trains_every_seed_and_summarises_them() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (json, plot, out) = (
+        dir.path().join("sweep.json"),
+        dir.path().join("sweep.png"),
+        dir.path().join("runs"),
+    );
+    let config = common::root().join("configs/emojify_v1.toml");
+    let (ok, stdout, stderr) = emojify(&[
+        "sweep",
+        "--config",
+        config.to_str().expect("utf-8 path"),
+        "--seeds",
+        "3",
+        "--epochs",
+        "2",
+        "--out",
+        out.to_str().expect("utf-8 path"),
+        "--json",
+        json.to_str().expect("utf-8 path"),
+        "--plot",
+        plot.to_str().expect("utf-8 path"),
+    ]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert_eq!(
+        std::fs::read_dir(&out).expect("runs").count(),
+        3,
+        "one run per seed"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("valid");
+    let mut test: Vec<f64> = summary["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| r["test_accuracy"].as_f64().expect("accuracy"))
+        .collect();
+    assert_eq!(test.len(), 3);
+    for (seed, acc) in summary["runs"].as_array().expect("runs").iter().zip(&test) {
+        let row = format!("| {} |", seed["seed"]);
+        assert!(stdout.contains(&row), "no row {row}:\n{stdout}");
+        assert!(stdout.contains(&format!("{acc:.4}")), "{stdout}");
+    }
+    test.sort_by(f64::total_cmp);
+    let line = format!(
+        "min {:.4} · median {:.4} · max {:.4}",
+        test[0], test[1], test[2]
+    );
+    assert!(stdout.contains(&line), "{line}:\n{stdout}");
+    let png = std::fs::read(&plot).expect("sweep plot written");
+    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+}

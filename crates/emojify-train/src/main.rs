@@ -46,6 +46,9 @@ enum Command {
         /// Also write the per-seed summaries as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Also plot each seed's train and test accuracy (PNG) here.
+        #[arg(long)]
+        plot: Option<PathBuf>,
     },
     /// Choose dropout, learning rate, batch size and epochs by k-fold cross-validation on the
     /// training split (the test set is not read for scoring).
@@ -335,6 +338,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             epochs,
             out,
             json,
+            plot,
         } => {
             let mut config = RunConfig::load(&config)?;
             if let Some(b) = backend {
@@ -358,6 +362,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     &path,
                     serde_json::to_string_pretty(&result)?.as_bytes(),
                 )?;
+            }
+            if let Some(path) = plot {
+                result.plot(&config.name, &path)?;
+                println!("\nplot: {}", path.display());
             }
             Ok(())
         }

@@ -58,6 +58,26 @@ impl Sweep {
         );
         s
     }
+
+    /// Each seed's test and train accuracy as bars (PNG), min/median/max in the title.
+    pub fn plot(&self, name: &str, path: &std::path::Path) -> anyhow::Result<()> {
+        let names: Vec<String> = self.runs.iter().map(|r| r.seed.to_string()).collect();
+        let pick = |f: fn(&Summary) -> f64| self.runs.iter().map(f).collect::<Vec<_>>();
+        crate::plot::bars_png(
+            &format!(
+                "{name}: test accuracy per seed, min {:.4} · median {:.4} · max {:.4}",
+                self.min(),
+                self.median(),
+                self.max()
+            ),
+            &names,
+            &[
+                ("test accuracy", pick(|r| r.test_accuracy)),
+                ("train accuracy", pick(|r| r.train_accuracy)),
+            ],
+            path,
+        )
+    }
 }
 
 /// Trains `config` once per seed in `seeds` (quietly), reporting progress on stderr.
@@ -77,4 +97,47 @@ pub fn sweep(config: &RunConfig, seeds: &[u64]) -> anyhow::Result<Sweep> {
         runs.push(outcome.summary);
     }
     Ok(Sweep { runs })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(seed: u64, test_accuracy: f64) -> Summary {
+        Summary {
+            name: "t".into(),
+            backend: "flex".into(),
+            seed,
+            epochs: 1,
+            train_accuracy: 1.0,
+            test_accuracy,
+            final_loss: 0.0,
+            seconds: 0.0,
+            trainable_params: 0,
+            total_params: 0,
+            embedding_source: String::new(),
+            embedding_sha256: String::new(),
+            train_oov_tokens: 0,
+            test_oov_tokens: 0,
+            train_truncated: 0,
+            test_truncated: 0,
+            weights_sha256: String::new(),
+        }
+    }
+
+    #[test]
+    fn median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        let sweep = Sweep {
+            runs: [0.9, 0.5, 0.7, 0.8]
+                .iter()
+                .enumerate()
+                .map(|(i, &a)| summary(i as u64 + 1, a))
+                .collect(),
+        };
+        assert_eq!((sweep.min(), sweep.median(), sweep.max()), (0.5, 0.75, 0.9));
+        let odd = Sweep {
+            runs: vec![summary(1, 0.6), summary(2, 0.2), summary(3, 0.4)],
+        };
+        assert_eq!(odd.median(), 0.4);
+    }
 }
