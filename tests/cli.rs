@@ -312,6 +312,8 @@ fn cv_reports_every_grid_point() {
         "0.001,0.003",
         "--batch-size",
         "16,32",
+        "--average-from",
+        "0,1",
         "--json",
         json.to_str().expect("utf-8 path"),
         "--plot",
@@ -321,13 +323,13 @@ fn cv_reports_every_grid_point() {
     assert!(stdout.contains("| dropout | lr | batch |"), "{stdout}");
     let png = std::fs::read(&plot).expect("cv plot written");
     assert!(png.starts_with(b"\x89PNG"), "not a PNG");
-    for row in [
-        "| 0.5 | 0.001 | 16 |",
-        "| 0.5 | 0.001 | 32 |",
-        "| 0.5 | 0.003 | 16 |",
-        "| 0.5 | 0.003 | 32 |",
-    ] {
-        assert!(stdout.contains(row), "no row {row}:\n{stdout}");
+    for lr in ["0.001", "0.003"] {
+        for batch in ["16", "32"] {
+            for average in ["off", "1"] {
+                let row = format!("| 0.5 | {lr} | {batch} | {average} |");
+                assert!(stdout.contains(&row), "no row {row}:\n{stdout}");
+            }
+        }
     }
     // Without the flags, the grid is the config's own values (emojify_v2_cv: batch 8, lr 0.003).
     let tuned = common::root().join("configs/emojify_v2_cv.toml");
@@ -343,11 +345,11 @@ fn cv_reports_every_grid_point() {
         "1",
     ]);
     assert!(ok, "{stdout}\n{stderr}");
-    assert!(stdout.contains("| 0.5 | 0.003 | 8 |"), "{stdout}");
+    assert!(stdout.contains("| 0.5 | 0.003 | 8 | off |"), "{stdout}");
     let curves: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("cv.json")).expect("json");
     let points = curves.as_array().expect("an array of grid points");
-    assert_eq!(points.len(), 4);
+    assert_eq!(points.len(), 8);
     for p in points {
         let accs = p["mean_val_acc"].as_array().expect("curve");
         assert_eq!(accs.len(), 2, "one value per epoch");

@@ -19,6 +19,8 @@ pub struct CvResult {
     pub dropout: f64,
     pub learning_rate: f64,
     pub batch_size: usize,
+    /// Weight averaging from this epoch on (`train.average_from`); none = off.
+    pub average_from: Option<usize>,
     /// Mean validation accuracy after each epoch (index 0 = epoch 1).
     pub mean_val_acc: Vec<f64>,
     /// Validation accuracy of the seeds' models together (their class probabilities averaged)
@@ -64,6 +66,24 @@ pub struct Grid {
     pub dropouts: Vec<f64>,
     pub learning_rates: Vec<f64>,
     pub batch_sizes: Vec<usize>,
+    pub average_from: Vec<Option<usize>>,
+}
+
+impl Grid {
+    /// Every combination, in the order dropout, learning rate, batch size, averaging.
+    fn points(&self) -> Vec<(f64, f64, usize, Option<usize>)> {
+        let mut points = Vec::new();
+        for &d in &self.dropouts {
+            for &lr in &self.learning_rates {
+                for &b in &self.batch_sizes {
+                    for &a in &self.average_from {
+                        points.push((d, lr, b, a));
+                    }
+                }
+            }
+        }
+        points
+    }
 }
 
 /// Runs every point of `grid`, `epochs` epochs each, over `folds` folds of the training split
@@ -83,19 +103,15 @@ pub fn cross_validate(
     let device = config.backend.device(config.wgpu_device)?;
     let (embeddings, train, _test_never_used) = load_data(config)?;
     let fold_sets = stratified_folds(&train.labels, folds, 0);
-    let points: Vec<(f64, f64, usize)> = grid
-        .dropouts
-        .iter()
-        .flat_map(|&d| grid.learning_rates.iter().map(move |&lr| (d, lr)))
-        .flat_map(|(d, lr)| grid.batch_sizes.iter().map(move |&b| (d, lr, b)))
-        .collect();
+    let points = grid.points();
     let total = points.len() * folds * seeds.len();
     let bar = indicatif::ProgressBar::new(total as u64);
     let mut results = Vec::new();
-    for (dropout, learning_rate, batch_size) in points {
+    for (dropout, learning_rate, batch_size, average_from) in points {
         let mut c = config.clone();
         c.train.learning_rate = learning_rate;
         c.train.batch_size = batch_size;
+        c.train.average_from = average_from;
         c.train.epochs = epochs;
         if let ModelConfig::Lstm { dropout: d, .. } | ModelConfig::Mlp { dropout: d, .. } =
             &mut c.model
@@ -151,6 +167,7 @@ pub fn cross_validate(
             dropout,
             learning_rate,
             batch_size,
+            average_from,
             mean_val_acc: sum.into_iter().map(|s| s / runs).collect(),
             ensemble_val_acc: ensemble_sum.into_iter().map(|s| s / folds as f64).collect(),
         });
@@ -183,19 +200,22 @@ pub fn markdown(results: &[CvResult], every: usize, which: Curve) -> String {
     let shown: Vec<usize> = (1..=epochs)
         .filter(|e| e % every.max(1) == 0 || *e == epochs)
         .collect();
-    let mut s = String::from("| dropout | lr | batch |");
+    let mut s = String::from("| dropout | lr | batch | average from |");
     for e in &shown {
         let _ = write!(s, " ep {e} |");
     }
-    s.push_str(" best epoch | best val acc |\n|---:|---:|---:|");
+    s.push_str(" best epoch | best val acc |\n|---:|---:|---:|---:|");
     s.push_str(&"---:|".repeat(shown.len() + 2));
     s.push('\n');
     for r in results {
         let curve = r.curve(which);
         let _ = write!(
             s,
-            "| {} | {} | {} |",
-            r.dropout, r.learning_rate, r.batch_size
+            "| {} | {} | {} | {} |",
+            r.dropout,
+            r.learning_rate,
+            r.batch_size,
+            r.average_from.map_or("off".to_string(), |e| e.to_string())
         );
         for e in &shown {
             let _ = write!(s, " {:.4} |", curve[e - 1]);
@@ -217,10 +237,13 @@ pub fn plot(
         results
             .iter()
             .map(|r| {
-                let label = format!(
+                let mut label = format!(
                     "dropout {}, lr {}, batch {}",
                     r.dropout, r.learning_rate, r.batch_size
                 );
+                if let Some(e) = r.average_from {
+                    label.push_str(&format!(", averaged from {e}"));
+                }
                 (label, r.curve(which))
             })
             .collect()
@@ -264,6 +287,7 @@ mod tests {
             dropout: 0.5,
             learning_rate: 0.001,
             batch_size: 32,
+            average_from: None,
             mean_val_acc: vec![0.5, 0.8, 0.7, 0.8],
             ensemble_val_acc: vec![0.6, 0.8, 0.8, 0.8],
         };
@@ -271,7 +295,7 @@ mod tests {
         assert_eq!(best_epoch(&r.ensemble_val_acc), (2, 0.8));
         let table = markdown(&[r], 2, Curve::Ensemble);
         assert!(
-            table.contains("| 0.5 | 0.001 | 32 | 0.8000 | 0.8000 | 2 | 0.8000 |"),
+            table.contains("| 0.5 | 0.001 | 32 | off | 0.8000 | 0.8000 | 2 | 0.8000 |"),
             "{table}"
         );
     }

@@ -69,6 +69,10 @@ enum Command {
         /// Batch sizes to try (comma-separated); the config's when not given.
         #[arg(long, value_delimiter = ',')]
         batch_size: Vec<usize>,
+        /// Weight averaging starts to try (`train.average_from`, comma-separated; 0 = off); the
+        /// config's when not given.
+        #[arg(long, value_delimiter = ',')]
+        average_from: Vec<usize>,
         /// Epochs per run; the validation curve picks the best count up to this.
         #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
         epochs: u64,
@@ -376,6 +380,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             dropout,
             learning_rate,
             batch_size,
+            average_from,
             epochs,
             every,
             json,
@@ -395,6 +400,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 dropouts: or_config(dropout, config_dropout),
                 learning_rates: or_config(learning_rate, config.train.learning_rate),
                 batch_sizes: or_config(batch_size, config.train.batch_size),
+                average_from: or_config(
+                    average_from
+                        .into_iter()
+                        .map(|e| (e > 0).then_some(e))
+                        .collect(),
+                    config.train.average_from,
+                ),
             };
             let results = cv::cross_validate(&config, folds, &seeds, &grid, epochs as usize)?;
             println!(
