@@ -159,7 +159,13 @@ fn a_corrupted_checkpoint_is_refused() {
     let run = wait_for(|| checkpoint_of(&out));
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");
-    let weights = run.join("checkpoint/model.bpk");
+    // The weights of the generation that state.json names.
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(run.join("checkpoint/state.json")).expect("state"),
+    )
+    .expect("json");
+    let generation = state["generation"].as_u64().expect("generation");
+    let weights = run.join(format!("checkpoint/model.{generation}.bpk"));
     let bytes = std::fs::read(&weights).expect("weights");
     std::fs::write(&weights, &bytes[..bytes.len() / 2]).expect("truncate");
     let out = spawn(&["train", "--resume", run.to_str().expect("utf-8")])

@@ -1,8 +1,12 @@
 //! Checkpoints inside a run directory (`checkpoint/`): trainable weights, optimizer state and
 //! where training stands. The data order and dropout masks are functions of (seed, epoch, batch),
-//! so that position is all the RNG state there is. `state.json` is written last and carries the
-//! SHA-256 of the weight files: a checkpoint is complete and intact, or it is refused. A run
-//! that averages weights (`train.average_from`) also keeps the running mean (`average.bpk`).
+//! so that position is all the RNG state there is. A run that averages weights
+//! (`train.average_from`) also keeps the running mean.
+//!
+//! `state.json` is the commit point: each save writes its weight files under new names
+//! (`model.<generation>.bpk`, …), then `state.json` naming that generation with the files'
+//! SHA-256, then removes the previous generation. A process killed mid-save leaves the previous
+//! checkpoint whole; a damaged file is refused, never loaded.
 
 use std::path::{Path, PathBuf};
 
@@ -13,10 +17,19 @@ use crate::run_dir::RunDir;
 use crate::train::{EpochMetrics, sha256_hex as sha256};
 
 pub const DIR: &str = "checkpoint";
-const MODEL: &str = "model.bpk";
-const OPTIMIZER: &str = "optimizer.bpk";
-const AVERAGE: &str = "average.bpk";
+const MODEL: &str = "model";
+const OPTIMIZER: &str = "optimizer";
+const AVERAGE: &str = "average";
 const STATE: &str = "state.json";
+
+/// The file of `stem` in `generation` (0: the unnumbered names of checkpoints written before
+/// generations existed).
+pub fn file_name(stem: &str, generation: u64) -> String {
+    match generation {
+        0 => format!("{stem}.bpk"),
+        g => format!("{stem}.{g}.bpk"),
+    }
+}
 
 /// Where training stands.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -42,9 +55,12 @@ pub struct Average {
 #[derive(Serialize, Deserialize)]
 struct State {
     position: Position,
+    /// Which files hold this checkpoint (see [`file_name`]).
+    #[serde(default)]
+    generation: u64,
     model_sha256: String,
     optimizer_sha256: String,
-    /// SHA-256 of `average.bpk` and its number of points, when the run averages.
+    /// SHA-256 of the weight mean and its number of points, when the run averages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     average: Option<(String, usize)>,
 }
@@ -53,7 +69,15 @@ fn dir(run: &RunDir) -> PathBuf {
     run.path().join(DIR)
 }
 
-/// Writes a checkpoint (each file atomically; the state file last).
+fn read_state(dir: &Path) -> anyhow::Result<State> {
+    let path = dir.join(STATE);
+    let text = std::fs::read_to_string(&path)?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a valid checkpoint state", path.display()))
+}
+
+/// Writes a checkpoint: new weight files, then the state that names them, then the previous
+/// generation's files are removed.
 pub fn save(
     run: &RunDir,
     model: &[u8],
@@ -62,22 +86,37 @@ pub fn save(
     position: Position,
 ) -> anyhow::Result<()> {
     let dir = dir(run);
+    let generation = read_state(&dir).map_or(0, |s| s.generation) + 1;
     let write = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
         emojify_data::atomic::write_bytes_atomic(&dir.join(name), bytes)?;
         Ok(())
     };
-    write(MODEL, model)?;
-    write(OPTIMIZER, optimizer)?;
+    write(&file_name(MODEL, generation), model)?;
+    write(&file_name(OPTIMIZER, generation), optimizer)?;
     if let Some(a) = average {
-        write(AVERAGE, &a.weights)?;
+        write(&file_name(AVERAGE, generation), &a.weights)?;
     }
     let state = State {
         position,
+        generation,
         model_sha256: sha256(model),
         optimizer_sha256: sha256(optimizer),
         average: average.map(|a| (sha256(&a.weights), a.points)),
     };
-    write(STATE, serde_json::to_string_pretty(&state)?.as_bytes())
+    write(STATE, serde_json::to_string_pretty(&state)?.as_bytes())?;
+    // Older generations (and the leftovers of a save that was killed) are no longer referenced.
+    let current: Vec<String> = [MODEL, OPTIMIZER, AVERAGE]
+        .iter()
+        .map(|stem| file_name(stem, generation))
+        .collect();
+    for entry in std::fs::read_dir(&dir)?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".bpk") && !current.contains(&name) {
+            // A file that cannot be removed only costs disk space.
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    Ok(())
 }
 
 /// A checkpoint read back and verified.
@@ -92,18 +131,16 @@ pub struct Loaded {
 pub fn load(run: &RunDir) -> anyhow::Result<Loaded> {
     let dir = dir(run);
     let state_path = dir.join(STATE);
-    let text = std::fs::read_to_string(&state_path).with_context(|| {
-        format!(
-            "{} has no checkpoint ({} is missing): set `checkpoint_every` under [train] to get \
-             checkpoints",
-            run.path().display(),
-            state_path.display()
-        )
-    })?;
-    let state: State = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not a valid checkpoint state", state_path.display()))?;
-    let read = |name: &str, expected: &str| -> anyhow::Result<Vec<u8>> {
-        let path = dir.join(name);
+    anyhow::ensure!(
+        state_path.is_file(),
+        "{} has no checkpoint ({} is missing): set `checkpoint_every` under [train] to get \
+         checkpoints",
+        run.path().display(),
+        state_path.display()
+    );
+    let state = read_state(&dir)?;
+    let read = |stem: &str, expected: &str| -> anyhow::Result<Vec<u8>> {
+        let path = dir.join(file_name(stem, state.generation));
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         anyhow::ensure!(
             sha256(&bytes) == expected,
@@ -171,13 +208,48 @@ mod tests {
             ),
             (3, 2, 1.25)
         );
-        for name in [MODEL, AVERAGE] {
-            let path = run.path().join(DIR).join(name);
+        for name in [file_name(MODEL, 1), file_name(AVERAGE, 1)] {
+            let path = run.path().join(DIR).join(&name);
             let intact = std::fs::read(&path).expect("read");
             std::fs::write(&path, &intact[..intact.len() - 1]).expect("truncate");
             let err = load(&run).err().expect("refused").to_string();
             assert!(err.contains("checksum mismatch"), "{name}: {err}");
             std::fs::write(&path, intact).expect("restore");
         }
+    }
+
+    #[test]
+    fn a_save_killed_before_its_state_leaves_the_previous_checkpoint_whole() {
+        let out = tempfile::tempdir().expect("tmp");
+        let run = RunDir::create(out.path(), "r").expect("run");
+        let at = |epoch| Position {
+            epoch,
+            batch: 0,
+            loss_sum: 0.0,
+            seconds: 0.0,
+            metrics: Vec::new(),
+        };
+        save(&run, b"model 1", b"optim 1", None, at(2)).expect("save");
+        // The next save got as far as its weight files, then the process died.
+        let dir = run.path().join(DIR);
+        std::fs::write(dir.join(file_name(MODEL, 2)), b"model 2").expect("write");
+        let loaded = load(&run).expect("the first checkpoint still loads");
+        assert_eq!(
+            (loaded.model.as_slice(), loaded.position.epoch),
+            (&b"model 1"[..], 2)
+        );
+        // A complete save moves on to generation 2 and removes generation 1.
+        save(&run, b"model 2", b"optim 2", None, at(3)).expect("save");
+        let loaded = load(&run).expect("load");
+        assert_eq!(
+            (loaded.model.as_slice(), loaded.position.epoch),
+            (&b"model 2"[..], 3)
+        );
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        assert_eq!(files, ["model.2.bpk", "optimizer.2.bpk", "state.json"]);
     }
 }
