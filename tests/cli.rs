@@ -38,6 +38,14 @@ fn bad_configs_are_errors_naming_key_and_line() {
             "train.word_dropout",
         ),
         (
+            ("batch_size = 1", "batch_size = 1\nneighbour_swap = 1.5"),
+            "train.neighbour_swap",
+        ),
+        (
+            ("batch_size = 1", "batch_size = 1\nneighbour_swap = 0.1\nneighbours = 0"),
+            "train.neighbours",
+        ),
+        (
             ("batch_size = 1", "batch_size = 1\naverage_from = 0"),
             "train.average_from",
         ),

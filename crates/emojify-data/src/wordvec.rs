@@ -311,6 +311,46 @@ fn content(line: &str) -> &str {
     line.split('#').next().unwrap_or("").trim()
 }
 
+/// For each id in `ids`, the `k` rows of `emb` with the highest cosine similarity to it (itself
+/// and the padding row excluded), most similar first. One pass over the matrix per query; for a
+/// training vocabulary of a few hundred words that is a few seconds.
+pub fn nearest_ids(emb: &Embeddings, ids: &[u32], k: usize) -> Vec<Vec<u32>> {
+    let d = emb.dim;
+    let norms: Vec<f32> = emb
+        .matrix()
+        .chunks_exact(d)
+        .map(|r| r.iter().map(|v| v * v).sum::<f32>().sqrt())
+        .collect();
+    ids.iter()
+        .map(|&q| {
+            let Some(query) = emb.vector(q) else {
+                return Vec::new();
+            };
+            let q_norm = norms[q as usize];
+            let mut scores: Vec<(u32, f32)> = emb
+                .matrix()
+                .chunks_exact(d)
+                .enumerate()
+                .skip(1)
+                .filter(|&(row, _)| row != q as usize && norms[row] > 0.0)
+                .map(|(row, r)| {
+                    let dot: f32 = r.iter().zip(query).map(|(a, b)| a * b).sum();
+                    (row as u32, dot / (norms[row] * q_norm))
+                })
+                .collect();
+            let by_score = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+            let k = k.min(scores.len());
+            if k == 0 || q_norm == 0.0 {
+                return Vec::new();
+            }
+            scores.select_nth_unstable_by(k - 1, by_score);
+            scores.truncate(k);
+            scores.sort_unstable_by(by_score);
+            scores.into_iter().map(|(i, _)| i).collect()
+        })
+        .collect()
+}
+
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
@@ -394,6 +434,28 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nearest_ids_rank_by_cosine_and_skip_the_word_and_padding() {
+        // After the padding row: the x axis, nearly x, the y axis, −x, a zero vector.
+        let words = ["a", "b", "c", "d", "e"].map(String::from).to_vec();
+        let rows = [1.0, 0.0, 2.0, 0.1, 0.0, 1.0, -1.0, 0.0, 0.0, 0.0];
+        let emb = Embeddings::from_rows(words, &rows, 2, "test".into(), String::new());
+        let a = emb.vocab.index("a").expect("a");
+        let (b, c, d) = (
+            emb.vocab.index("b").expect("b"),
+            emb.vocab.index("c").expect("c"),
+            emb.vocab.index("d").expect("d"),
+        );
+        assert_eq!(nearest_ids(&emb, &[a], 3), vec![vec![b, c, d]]);
+        assert_eq!(nearest_ids(&emb, &[a], 1), vec![vec![b]]);
+        let e = emb.vocab.index("e").expect("e");
+        assert_eq!(
+            nearest_ids(&emb, &[e], 2),
+            vec![Vec::<u32>::new()],
+            "no direction"
+        );
+    }
 
     fn tiny() -> WordVectors {
         let words = ["man", "woman", "king", "queen", "doctor", "boy", "girl"];

@@ -133,6 +133,7 @@ pub fn synthetic_split(
         encoded,
         labels,
         skipped_rows: 0,
+        neighbours: None,
     }
 }
 

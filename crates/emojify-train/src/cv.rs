@@ -57,6 +57,7 @@ fn subset(split: &Split, indices: &[usize], name: &'static str) -> Split {
         encoded: indices.iter().map(|&i| split.encoded[i].clone()).collect(),
         labels: indices.iter().map(|&i| split.labels[i]).collect(),
         skipped_rows: 0,
+        neighbours: split.neighbours.clone(),
     }
 }
 

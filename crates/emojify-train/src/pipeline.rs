@@ -23,7 +23,12 @@ pub struct Split {
     pub encoded: Vec<Encoded>,
     pub labels: Vec<usize>,
     pub skipped_rows: usize,
+    /// For `train.neighbour_swap`: each training token's nearest words in the embedding.
+    pub neighbours: Option<std::sync::Arc<Neighbours>>,
 }
+
+/// A token id's nearest words (ids), most similar first.
+pub type Neighbours = std::collections::HashMap<u32, Vec<u32>>;
 
 impl Split {
     pub fn oov_tokens(&self) -> usize {
@@ -101,6 +106,7 @@ fn split(
         examples: csv.examples,
         encoded,
         skipped_rows: csv.skipped.len(),
+        neighbours: None,
     })
 }
 
@@ -163,6 +169,7 @@ fn sequence_split(
         examples,
         encoded,
         skipped_rows: csv.skipped.len(),
+        neighbours: None,
     })
 }
 
@@ -241,7 +248,14 @@ pub fn load_embeddings(config: &RunConfig) -> anyhow::Result<Embeddings> {
 pub fn load_data(config: &RunConfig) -> anyhow::Result<(Embeddings, Split, Split)> {
     if config.data.kind != DataKind::TokensCsv {
         let embeddings = load_embeddings(config)?;
-        let (train, test) = load_splits(config, &embeddings)?;
+        let (mut train, test) = load_splits(config, &embeddings)?;
+        if config.train.neighbour_swap > 0.0 {
+            train.neighbours = Some(std::sync::Arc::new(neighbour_table(
+                &train,
+                &embeddings,
+                config.train.neighbours,
+            )));
+        }
         return Ok((embeddings, train, test));
     }
     let train_csv = read_sequence(config, &config.data.train)?;
@@ -250,6 +264,20 @@ pub fn load_data(config: &RunConfig) -> anyhow::Result<(Embeddings, Split, Split
     let test_csv = read_sequence(config, &config.data.test)?;
     let test = sequence_split("test", test_csv, config, &embeddings)?;
     Ok((embeddings, train, test))
+}
+
+/// The `k` nearest words of every word in `train` (what `train.neighbour_swap` draws from).
+fn neighbour_table(train: &Split, embeddings: &Embeddings, k: usize) -> Neighbours {
+    let mut ids: Vec<u32> = train
+        .encoded
+        .iter()
+        .flat_map(|e| e.ids.iter().copied())
+        .filter(|&i| i != 0)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let near = emojify_data::wordvec::nearest_ids(embeddings, &ids, k);
+    ids.into_iter().zip(near).collect()
 }
 
 /// Every token of the training file, plus the out-of-vocabulary token, sorted and unique.

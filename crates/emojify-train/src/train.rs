@@ -110,6 +110,33 @@ fn word_dropout(sentences: &[&Encoded], p: f64, seed: u64) -> Vec<Encoded> {
         .collect()
 }
 
+const NEIGHBOUR_SWAP_STREAM: u64 = 0x4E45_4947_4842_4F52;
+
+/// Copies of `sentences` with each token replaced, with probability `p`, by one of its nearest
+/// words drawn uniformly.
+fn neighbour_swap(
+    sentences: &[&Encoded],
+    near: &crate::pipeline::Neighbours,
+    p: f64,
+    seed: u64,
+) -> Vec<Encoded> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    sentences
+        .iter()
+        .map(|e| {
+            let mut e = (*e).clone();
+            for id in e.ids.iter_mut().filter(|id| **id != 0) {
+                if rng.random::<f64>() < p
+                    && let Some(options) = near.get(id).filter(|o| !o.is_empty())
+                {
+                    *id = options[rng.random_range(0..options.len())];
+                }
+            }
+            e
+        })
+        .collect()
+}
+
 /// Class probabilities for every encoded sentence, computed in batches without autodiff.
 pub fn probabilities(
     model: &Classifier,
@@ -202,7 +229,11 @@ pub fn train_epoch_from(
     let mut batches_done = first;
     for (step, indices) in order.iter().enumerate().skip(first) {
         let refs: Vec<&Encoded> = indices.iter().map(|&i| &train.encoded[i]).collect();
-        let batch = if t.word_dropout > 0.0 {
+        let batch = if let (true, Some(near)) = (t.neighbour_swap > 0.0, &train.neighbours) {
+            let seed = dropout_seed(config.seed, epoch, step) ^ NEIGHBOUR_SWAP_STREAM;
+            let swapped = neighbour_swap(&refs, near, t.neighbour_swap, seed);
+            model_batch(&swapped.iter().collect::<Vec<_>>(), device)
+        } else if t.word_dropout > 0.0 {
             // Its own stream, so the dropout masks do not change when it is switched on.
             let seed = dropout_seed(config.seed, epoch, step) ^ WORD_DROPOUT_STREAM;
             let dropped = word_dropout(&refs, t.word_dropout, seed);
@@ -687,6 +718,29 @@ mod tests {
             length: ids.iter().filter(|&&i| i != 0).count(),
             ..Encoded::default()
         }
+    }
+
+    #[test]
+    fn neighbour_swap_replaces_words_by_their_neighbours_only_and_is_seeded() {
+        let a = sentence(&[1, 2, 0, 0]);
+        let refs = [&a];
+        let near: crate::pipeline::Neighbours = [(1, vec![10, 11]), (2, vec![20])].into();
+        let once = neighbour_swap(&refs, &near, 0.5, 7);
+        assert_eq!(
+            once,
+            neighbour_swap(&refs, &near, 0.5, 7),
+            "same seed, same swap"
+        );
+        let all = neighbour_swap(&refs, &near, 1.0 - 1e-12, 3);
+        assert!([10, 11].contains(&all[0].ids[0]), "{:?}", all[0].ids);
+        assert_eq!(&all[0].ids[1..], &[20, 0, 0], "padding stays");
+        assert_eq!(neighbour_swap(&refs, &near, 0.0, 3), vec![a.clone()]);
+        // A word without neighbours is kept.
+        let lonely = sentence(&[5]);
+        assert_eq!(
+            neighbour_swap(&[&lonely], &near, 1.0 - 1e-12, 3),
+            vec![lonely.clone()]
+        );
     }
 
     #[test]
