@@ -42,7 +42,10 @@ fn bad_configs_are_errors_naming_key_and_line() {
             "train.neighbour_swap",
         ),
         (
-            ("batch_size = 1", "batch_size = 1\nneighbour_swap = 0.1\nneighbours = 0"),
+            (
+                "batch_size = 1",
+                "batch_size = 1\nneighbour_swap = 0.1\nneighbours = 0",
+            ),
             "train.neighbours",
         ),
         (

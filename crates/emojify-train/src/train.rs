@@ -91,34 +91,15 @@ fn dropout_seed(seed: u64, epoch: usize, step: usize) -> u64 {
 }
 
 const WORD_DROPOUT_STREAM: u64 = 0x5744_524F_504F_5554;
-
-/// Copies of `sentences` with each token id replaced by padding (0) with probability `p`; the
-/// lengths stay, so the padding sits where the words were.
-fn word_dropout(sentences: &[&Encoded], p: f64, seed: u64) -> Vec<Encoded> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    sentences
-        .iter()
-        .map(|e| {
-            let mut e = (*e).clone();
-            for id in e.ids.iter_mut().filter(|id| **id != 0) {
-                if rng.random::<f64>() < p {
-                    *id = 0;
-                }
-            }
-            e
-        })
-        .collect()
-}
-
 const NEIGHBOUR_SWAP_STREAM: u64 = 0x4E45_4947_4842_4F52;
 
-/// Copies of `sentences` with each token replaced, with probability `p`, by one of its nearest
-/// words drawn uniformly.
-fn neighbour_swap(
+/// Copies of `sentences` in which each word (not padding) is, with probability `p`, replaced by
+/// what `replace` returns for it (kept when it returns `None`). Lengths stay as they were.
+fn replace_words(
     sentences: &[&Encoded],
-    near: &crate::pipeline::Neighbours,
     p: f64,
     seed: u64,
+    replace: impl Fn(u32, &mut StdRng) -> Option<u32>,
 ) -> Vec<Encoded> {
     let mut rng = StdRng::seed_from_u64(seed);
     sentences
@@ -127,14 +108,32 @@ fn neighbour_swap(
             let mut e = (*e).clone();
             for id in e.ids.iter_mut().filter(|id| **id != 0) {
                 if rng.random::<f64>() < p
-                    && let Some(options) = near.get(id).filter(|o| !o.is_empty())
+                    && let Some(new) = replace(*id, &mut rng)
                 {
-                    *id = options[rng.random_range(0..options.len())];
+                    *id = new;
                 }
             }
             e
         })
         .collect()
+}
+
+/// Word dropout: words become padding (0), which sits where the words were.
+fn word_dropout(sentences: &[&Encoded], p: f64, seed: u64) -> Vec<Encoded> {
+    replace_words(sentences, p, seed, |_, _| Some(0))
+}
+
+/// Neighbour swap: words become one of their nearest words, drawn uniformly.
+fn neighbour_swap(
+    sentences: &[&Encoded],
+    near: &crate::pipeline::Neighbours,
+    p: f64,
+    seed: u64,
+) -> Vec<Encoded> {
+    replace_words(sentences, p, seed, |id, rng| {
+        let options = near.get(&id).filter(|o| !o.is_empty())?;
+        Some(options[rng.random_range(0..options.len())])
+    })
 }
 
 /// Class probabilities for every encoded sentence, computed in batches without autodiff.
