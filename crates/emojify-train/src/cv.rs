@@ -1,5 +1,6 @@
 //! k-fold cross-validation on the training split only: how hyper-parameters (dropout, learning
-//! rate, batch size, number of epochs) are chosen without ever looking at the test set.
+//! rate, batch size, weight averaging, number of epochs) are chosen without ever looking at the
+//! test set; it also scores the seeds' models as one ensemble.
 
 use std::fmt::Write as _;
 

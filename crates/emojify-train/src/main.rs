@@ -50,7 +50,7 @@ enum Command {
         #[arg(long)]
         plot: Option<PathBuf>,
     },
-    /// Choose dropout, learning rate, batch size and epochs by k-fold cross-validation on the
+    /// Choose dropout, learning rate, batch size, weight averaging and epochs by k-fold cross-validation on the
     /// training split (the test set is not read for scoring).
     Cv {
         #[arg(long)]
