@@ -50,8 +50,8 @@ enum Command {
         #[arg(long)]
         plot: Option<PathBuf>,
     },
-    /// Choose dropout, learning rate, batch size, weight averaging and epochs by k-fold cross-validation on the
-    /// training split (the test set is not read for scoring).
+    /// Choose dropout, learning rate, batch size, weight averaging and epochs by k-fold
+    /// cross-validation on the training split (the test set is not read for scoring).
     Cv {
         #[arg(long)]
         config: PathBuf,
