@@ -130,6 +130,8 @@ fn v2_trains_on_wgpu() {
     let mut config = v2(out.path());
     config.backend = BackendKind::Wgpu;
     config.train.epochs = 3;
+    // Weight averaging over epochs 2–3 too, so its tensor path runs on the GPU backend.
+    config.train.average_from = Some(2);
     let outcome = train(&config, true).expect("wgpu training runs");
     let losses: Vec<f64> = outcome.metrics.iter().map(|m| m.loss).collect();
     assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
