@@ -32,8 +32,9 @@ impl WeightMean {
         }
     }
 
-    /// Adds `model` as one more point. Only parameters that take gradients are averaged: a frozen
-    /// embedding is the same in every point and stays bit-identical (and costs nothing).
+    /// Adds `model` — the model being trained, on an autodiff device — as one more point. Only
+    /// parameters that take gradients are averaged: a frozen embedding is the same in every
+    /// point and stays bit-identical (and costs nothing).
     pub fn add(&mut self, model: &Classifier) {
         let mut collect = Trainable::default();
         model.visit(&mut collect);
