@@ -81,7 +81,8 @@ impl FusedLstm {
     /// Token ids `[B, T]` through `embedding` and this layer → `[T, B, H]`. On the CPU backends
     /// the layer gets each distinct token's vector once ([`lstm_op::layer_indexed`]) and
     /// projects it once per batch: padding and repeated words cost one row, and the per-step
-    /// product shrinks to the recurrent one. Elsewhere, the embedded sequence goes through
+    /// product shrinks to the recurrent one. Elsewhere, and for batches of thousands of mostly
+    /// distinct words ([`use_table`]), the embedded sequence goes through
     /// [`Self::forward_time_major`].
     pub fn forward_ids(&self, embedding: &Embedding, ids: Tensor<2, Int>) -> Tensor<3> {
         let device = ids.device();
@@ -89,12 +90,15 @@ impl FusedLstm {
             return self.forward_time_major(embedding.forward(ids).swap_dims(0, 1));
         }
         let [batch, steps] = ids.dims();
-        let values = ids.into_data().convert::<i64>();
+        let values = ids.clone().into_data().convert::<i64>();
         let values = values
             .try_to_vec::<i64>()
             .expect("converted to i64 just above");
         let (distinct, index) = distinct_time_major(&values, batch, steps);
         let count = distinct.len();
+        if !use_table(count, batch * steps) {
+            return self.forward_time_major(embedding.forward(ids).swap_dims(0, 1));
+        }
         let distinct = Tensor::<1, Int>::from_data(TensorData::new(distinct, [count]), &device);
         let rows = embedding.weight.val().select(0, distinct);
         lstm_op::layer_indexed(
@@ -106,6 +110,16 @@ impl FusedLstm {
             self.w_hh.val(),
         )
     }
+}
+
+/// Whether `distinct` rows among `positions` are worth the projected-row table. It saves the
+/// input products of every repeated position; but a table of thousands of mostly distinct rows
+/// (random tokens at batch 1024: ~10,000 rows, 20 MB at H = 128) is read back at random from
+/// beyond the cache, and there the dense per-step product measured faster (inference ~10 %,
+/// docs/benchmarks.md). Real text never gets there: the whole EMOJISET vocabulary is smaller
+/// than the bound, and its batches repeat words and padding.
+fn use_table(distinct: usize, positions: usize) -> bool {
+    distinct < 2048 || distinct * 2 <= positions
 }
 
 /// The distinct values of row-major `ids [B, T]`, in first-seen order, and for each position
@@ -210,6 +224,10 @@ mod tests {
             let lstm = FusedLstm::init(dim, hidden, &mut rng, &device);
             // Three sentences of four steps: repeated words and padding (0).
             let ids = [3, 1, 3, 0, 6, 6, 2, 0, 1, 0, 0, 0];
+            assert!(
+                use_table(5, ids.len()),
+                "the table path is the one under test"
+            );
             let ids = Tensor::<2, Int>::from_data(TensorData::new(ids.to_vec(), [3, 4]), &device);
             let weights = init::normal([4, 3, hidden], 1.0, &mut rng, &device);
             let outcome = |hs: Tensor<3>| {
@@ -246,6 +264,14 @@ mod tests {
 
     fn values(data: TensorData) -> Vec<f32> {
         data.try_to_vec::<f32>().unwrap_or_default()
+    }
+
+    #[test]
+    fn the_table_is_skipped_only_for_thousands_of_mostly_distinct_rows() {
+        assert!(use_table(300, 10_240), "EMOJISET at batch 1024");
+        assert!(use_table(80, 80), "a batch of distinct words, few rows");
+        assert!(use_table(4_000, 10_240), "many rows, most repeated");
+        assert!(!use_table(10_000, 10_240), "random tokens at batch 1024");
     }
 
     #[test]
