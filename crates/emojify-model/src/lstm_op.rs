@@ -29,19 +29,11 @@ use crate::lstm_kernel::{self, Dims, Indexed, Saved, Weights};
 #[backend_extension(Flex, NdArray, Autodiff)]
 pub trait LstmLayer: Backend {
     /// `x [T, B, in]`, `w_ih [in, 4H]`, `bias [4H]`, `w_hh [H, 4H]` → every step's hidden state
-    /// `[T, B, H]`, from a zero state.
+    /// `[T, B, H]`, from a zero state. With `index`, `x` is instead the distinct input rows
+    /// `[U, in]` and `index` says which of them each position is (see [`Indexed`]).
     fn lstm_layer(
         x: FloatTensor<Self>,
-        w_ih: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-    ) -> FloatTensor<Self>;
-
-    /// The same layer with its input given as distinct rows `x_rows [U, in]` and, per
-    /// position, which of them it is (see [`Indexed`]).
-    fn lstm_layer_indexed(
-        x_rows: FloatTensor<Self>,
-        index: RowIndex,
+        index: Option<RowIndex>,
         w_ih: FloatTensor<Self>,
         bias: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
@@ -62,21 +54,12 @@ macro_rules! cpu_lstm_layer {
         impl LstmLayer for $backend {
             fn lstm_layer(
                 x: FloatTensor<Self>,
+                index: Option<RowIndex>,
                 w_ih: FloatTensor<Self>,
                 bias: FloatTensor<Self>,
                 w_hh: FloatTensor<Self>,
             ) -> FloatTensor<Self> {
-                forward_only::<Self>([x, w_ih, bias, w_hh], None)
-            }
-
-            fn lstm_layer_indexed(
-                x_rows: FloatTensor<Self>,
-                index: RowIndex,
-                w_ih: FloatTensor<Self>,
-                bias: FloatTensor<Self>,
-                w_hh: FloatTensor<Self>,
-            ) -> FloatTensor<Self> {
-                forward_only::<Self>([x_rows, w_ih, bias, w_hh], Some(index))
+                forward_only::<Self>([x, w_ih, bias, w_hh], index)
             }
         }
     )*};
@@ -87,21 +70,12 @@ cpu_lstm_layer!(Flex, NdArray);
 impl<B: ReadBack + LstmLayer, C: CheckpointStrategy> LstmLayer for Autodiff<B, C> {
     fn lstm_layer(
         x: FloatTensor<Self>,
+        index: Option<RowIndex>,
         w_ih: FloatTensor<Self>,
         bias: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        tracked::<B, C>([x, w_ih, bias, w_hh], None)
-    }
-
-    fn lstm_layer_indexed(
-        x_rows: FloatTensor<Self>,
-        index: RowIndex,
-        w_ih: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-    ) -> FloatTensor<Self> {
-        tracked::<B, C>([x_rows, w_ih, bias, w_hh], Some(index))
+        tracked::<B, C>([x, w_ih, bias, w_hh], index)
     }
 }
 
@@ -337,8 +311,20 @@ pub fn layer(x: Tensor<3>, w_ih: Tensor<2>, bias: Tensor<1>, w_hh: Tensor<2>) ->
         &bias,
         &w_hh,
     );
+    dispatch(x, None, w_ih, bias, w_hh)
+}
+
+/// Runs the extension on whichever backend the tensors live on.
+fn dispatch<const D: usize>(
+    x: Tensor<D>,
+    index: Option<RowIndex>,
+    w_ih: Tensor<2>,
+    bias: Tensor<1>,
+    w_hh: Tensor<2>,
+) -> Tensor<3> {
     Tensor::from_dispatch(<burn::backend::Dispatch as LstmLayer>::lstm_layer(
         x.into_dispatch(),
+        index,
         w_ih.into_dispatch(),
         bias.into_dispatch(),
         w_hh.into_dispatch(),
@@ -382,13 +368,7 @@ pub fn layer_indexed(
         steps,
         batch,
     };
-    Tensor::from_dispatch(<burn::backend::Dispatch as LstmLayer>::lstm_layer_indexed(
-        x_rows.into_dispatch(),
-        index,
-        w_ih.into_dispatch(),
-        bias.into_dispatch(),
-        w_hh.into_dispatch(),
-    ))
+    dispatch(x_rows, Some(index), w_ih, bias, w_hh)
 }
 
 #[cfg(test)]
