@@ -86,29 +86,29 @@ impl FusedLstm {
     /// [`Self::forward_time_major`].
     pub fn forward_ids(&self, embedding: &Embedding, ids: Tensor<2, Int>) -> Tensor<3> {
         let device = ids.device();
-        if !lstm_op::available(&device) {
-            return self.forward_time_major(embedding.forward(ids).swap_dims(0, 1));
+        if lstm_op::available(&device) {
+            let [batch, steps] = ids.dims();
+            let values = ids.clone().into_data().convert::<i64>();
+            let values = values
+                .try_to_vec::<i64>()
+                .expect("converted to i64 just above");
+            let (distinct, index) = distinct_time_major(&values, batch, steps);
+            let count = distinct.len();
+            if use_table(count, batch * steps) {
+                let distinct = TensorData::new(distinct, [count]);
+                let distinct = Tensor::<1, Int>::from_data(distinct, &device);
+                let rows = embedding.weight.val().select(0, distinct);
+                return lstm_op::layer_indexed(
+                    rows,
+                    index,
+                    [steps, batch],
+                    self.w_ih.val(),
+                    self.bias.val(),
+                    self.w_hh.val(),
+                );
+            }
         }
-        let [batch, steps] = ids.dims();
-        let values = ids.clone().into_data().convert::<i64>();
-        let values = values
-            .try_to_vec::<i64>()
-            .expect("converted to i64 just above");
-        let (distinct, index) = distinct_time_major(&values, batch, steps);
-        let count = distinct.len();
-        if !use_table(count, batch * steps) {
-            return self.forward_time_major(embedding.forward(ids).swap_dims(0, 1));
-        }
-        let distinct = Tensor::<1, Int>::from_data(TensorData::new(distinct, [count]), &device);
-        let rows = embedding.weight.val().select(0, distinct);
-        lstm_op::layer_indexed(
-            rows,
-            index,
-            [steps, batch],
-            self.w_ih.val(),
-            self.bias.val(),
-            self.w_hh.val(),
-        )
+        self.forward_time_major(embedding.forward(ids).swap_dims(0, 1))
     }
 }
 
