@@ -214,19 +214,16 @@ fn read_inputs<B: ReadBack>(
     let [x, w_ih, bias, w_hh] = inputs;
     let (x, shape) = read::<B>(x);
     let (w_hh, w_shape) = read::<B>(w_hh);
-    let dims = match index {
-        None => Dims {
-            steps: shape[0],
-            batch: shape[1],
-            input: shape[2],
-            hidden: w_shape[0],
-        },
-        Some(index) => Dims {
-            steps: index.steps,
-            batch: index.batch,
-            input: shape[1],
-            hidden: w_shape[0],
-        },
+    // Dense input is `[T, B, in]`; distinct rows are `[U, in]`, with T and B in the index.
+    let (steps, batch, input) = match index {
+        None => (shape[0], shape[1], shape[2]),
+        Some(index) => (index.steps, index.batch, shape[1]),
+    };
+    let dims = Dims {
+        steps,
+        batch,
+        input,
+        hidden: w_shape[0],
     };
     let weights = OwnedWeights {
         w_ih: read::<B>(w_ih).0,
