@@ -141,17 +141,8 @@ impl WordVectors {
         out
     }
 
-    fn top_k(&self, mut scores: Vec<(u32, f64)>, k: usize, exclude: &[u32]) -> Vec<Scored> {
-        scores.retain(|(i, _)| !exclude.contains(i));
-        let by_score = |a: &(u32, f64), b: &(u32, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-        let k = k.min(scores.len());
-        if k == 0 {
-            return Vec::new();
-        }
-        scores.select_nth_unstable_by(k - 1, by_score);
-        scores.truncate(k);
-        scores.sort_unstable_by(by_score);
-        scores
+    fn top_k(&self, scores: Vec<(u32, f64)>, k: usize, exclude: &[u32]) -> Vec<Scored> {
+        best_k(scores, k, exclude)
             .into_iter()
             .map(|(i, score)| Scored {
                 word: self.emb.vocab.word(i).unwrap_or_default().to_string(),
@@ -327,28 +318,41 @@ pub fn nearest_ids(emb: &Embeddings, ids: &[u32], k: usize) -> Vec<Vec<u32>> {
                 return Vec::new();
             };
             let q_norm = norms[q as usize];
-            let mut scores: Vec<(u32, f32)> = emb
+            if q_norm == 0.0 {
+                return Vec::new(); // no direction, no neighbours
+            }
+            let scores = emb
                 .matrix()
                 .chunks_exact(d)
                 .enumerate()
                 .skip(1)
-                .filter(|&(row, _)| row != q as usize && norms[row] > 0.0)
+                .filter(|&(row, _)| norms[row] > 0.0)
                 .map(|(row, r)| {
                     let dot: f32 = r.iter().zip(query).map(|(a, b)| a * b).sum();
-                    (row as u32, dot / (norms[row] * q_norm))
+                    (row as u32, f64::from(dot / (norms[row] * q_norm)))
                 })
                 .collect();
-            let by_score = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-            let k = k.min(scores.len());
-            if k == 0 || q_norm == 0.0 {
-                return Vec::new();
-            }
-            scores.select_nth_unstable_by(k - 1, by_score);
-            scores.truncate(k);
-            scores.sort_unstable_by(by_score);
-            scores.into_iter().map(|(i, _)| i).collect()
+            best_k(scores, k, &[q])
+                .into_iter()
+                .map(|(i, _)| i)
+                .collect()
         })
         .collect()
+}
+
+/// The `k` highest-scoring `(row, score)` pairs, best first (the lower row on ties), the rows in
+/// `exclude` left out.
+fn best_k(mut scores: Vec<(u32, f64)>, k: usize, exclude: &[u32]) -> Vec<(u32, f64)> {
+    scores.retain(|(i, _)| !exclude.contains(i));
+    let by_score = |a: &(u32, f64), b: &(u32, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    let k = k.min(scores.len());
+    if k == 0 {
+        return Vec::new();
+    }
+    scores.select_nth_unstable_by(k - 1, by_score);
+    scores.truncate(k);
+    scores.sort_unstable_by(by_score);
+    scores
 }
 
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
