@@ -433,12 +433,14 @@ pub fn markdown(rows: &[BenchRow], spec: &BenchSpec) -> String {
         spec.epochs,
         spec.batch,
         spec.threads.map_or("default".into(), |t| t.to_string()),
-        match (spec.random_embedding, spec.composed_lstm) {
-            (true, true) => ", random embedding, composed LSTM",
-            (true, false) => ", random embedding",
-            (false, true) => ", composed LSTM",
-            (false, false) => "",
-        }
+        [
+            (spec.random_embedding, ", random embedding"),
+            (spec.composed_lstm, ", composed LSTM"),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, note)| *note)
+        .collect::<String>()
     );
     s.push_str("| backend | device | warm-up s | median epoch s | total train s | train sent/s | infer b=1 ms | infer b=1024 sent/s | peak RSS MiB | test acc |\n");
     s.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
