@@ -228,17 +228,25 @@ pub fn train_epoch_from(
     let mut batches_done = first;
     for (step, indices) in order.iter().enumerate().skip(first) {
         let refs: Vec<&Encoded> = indices.iter().map(|&i| &train.encoded[i]).collect();
-        let batch = if let (true, Some(near)) = (t.neighbour_swap > 0.0, &train.neighbours) {
-            let seed = dropout_seed(config.seed, epoch, step) ^ NEIGHBOUR_SWAP_STREAM;
-            let swapped = neighbour_swap(&refs, near, t.neighbour_swap, seed);
-            model_batch(&swapped.iter().collect::<Vec<_>>(), device)
-        } else if t.word_dropout > 0.0 {
-            // Its own stream, so the dropout masks do not change when it is switched on.
-            let seed = dropout_seed(config.seed, epoch, step) ^ WORD_DROPOUT_STREAM;
-            let dropped = word_dropout(&refs, t.word_dropout, seed);
-            model_batch(&dropped.iter().collect::<Vec<_>>(), device)
-        } else {
-            model_batch(&refs, device)
+        // Each augmentation has its own stream, so the dropout masks do not change with it.
+        let stream = |id: u64| dropout_seed(config.seed, epoch, step) ^ id;
+        let augmented = match &train.neighbours {
+            Some(near) if t.neighbour_swap > 0.0 => Some(neighbour_swap(
+                &refs,
+                near,
+                t.neighbour_swap,
+                stream(NEIGHBOUR_SWAP_STREAM),
+            )),
+            _ if t.word_dropout > 0.0 => Some(word_dropout(
+                &refs,
+                t.word_dropout,
+                stream(WORD_DROPOUT_STREAM),
+            )),
+            _ => None,
+        };
+        let batch = match &augmented {
+            Some(sentences) => model_batch(&sentences.iter().collect::<Vec<_>>(), device),
+            None => model_batch(&refs, device),
         };
         let labels: Vec<i64> = indices.iter().map(|&i| train.labels[i] as i64).collect();
         let targets = Tensor::<1, Int>::from_data(TensorData::new(labels, [indices.len()]), device);
