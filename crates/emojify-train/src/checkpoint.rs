@@ -24,7 +24,7 @@ const STATE: &str = "state.json";
 
 /// The file of `stem` in `generation` (0: the unnumbered names of checkpoints written before
 /// generations existed).
-pub fn file_name(stem: &str, generation: u64) -> String {
+fn file_name(stem: &str, generation: u64) -> String {
     match generation {
         0 => format!("{stem}.bpk"),
         g => format!("{stem}.{g}.bpk"),
