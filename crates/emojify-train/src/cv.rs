@@ -10,9 +10,9 @@ use rand::seq::SliceRandom;
 use serde::Serialize;
 
 use crate::config::{ModelConfig, RunConfig};
-use crate::eval::{accuracy, argmax};
+use crate::eval::accuracy;
 use crate::pipeline::{Split, build_model, load_data};
-use crate::train::{Averaging, optimizer, probabilities, train_epoch};
+use crate::train::{Averaging, optimizer, predicted, probabilities, train_epoch};
 
 /// One grid point's validation curve, averaged over folds and seeds.
 #[derive(Debug, Clone, Serialize)]
@@ -72,20 +72,29 @@ pub struct Grid {
 }
 
 impl Grid {
-    /// Every combination, in the order dropout, learning rate, batch size, averaging.
-    fn points(&self) -> Vec<(f64, f64, usize, Option<usize>)> {
+    /// Every combination of the training hyper-parameters, in the order dropout, learning rate,
+    /// batch size. Weight averaging only changes which weights are scored, so each training
+    /// serves every `average_from` value.
+    fn trainings(&self) -> Vec<(f64, f64, usize)> {
         let mut points = Vec::new();
         for &d in &self.dropouts {
             for &lr in &self.learning_rates {
                 for &b in &self.batch_sizes {
-                    for &a in &self.average_from {
-                        points.push((d, lr, b, a));
-                    }
+                    points.push((d, lr, b));
                 }
             }
         }
         points
     }
+}
+
+/// One averaging option's running sums of validation accuracy, per epoch.
+#[derive(Clone)]
+struct Tally {
+    /// Over folds and seeds, single models.
+    single: Vec<f64>,
+    /// Over folds, the seeds' models as one ensemble.
+    ensemble: Vec<f64>,
 }
 
 /// Runs every point of `grid`, `epochs` epochs each, over `folds` folds of the training split
@@ -105,23 +114,26 @@ pub fn cross_validate(
     let device = config.backend.device(config.wgpu_device)?;
     let (embeddings, train, _test_never_used) = load_data(config)?;
     let fold_sets = stratified_folds(&train.labels, folds, 0);
-    let points = grid.points();
-    let total = points.len() * folds * seeds.len();
-    let bar = indicatif::ProgressBar::new(total as u64);
+    let options = &grid.average_from;
+    let trainings = grid.trainings();
+    let bar = indicatif::ProgressBar::new((trainings.len() * folds * seeds.len()) as u64);
     let mut results = Vec::new();
-    for (dropout, learning_rate, batch_size, average_from) in points {
+    for (dropout, learning_rate, batch_size) in trainings {
         let mut c = config.clone();
         c.train.learning_rate = learning_rate;
         c.train.batch_size = batch_size;
-        c.train.average_from = average_from;
         c.train.epochs = epochs;
         if let ModelConfig::Lstm { dropout: d, .. } | ModelConfig::Mlp { dropout: d, .. } =
             &mut c.model
         {
             *d = dropout;
         }
-        let mut sum = vec![0.0; epochs];
-        let mut ensemble_sum = vec![0.0; epochs];
+        let zeros = vec![0.0; epochs];
+        let tally = Tally {
+            single: zeros.clone(),
+            ensemble: zeros,
+        };
+        let mut tallies = vec![tally; options.len()];
         for (f, val_idx) in fold_sets.iter().enumerate() {
             let train_idx: Vec<usize> = fold_sets
                 .iter()
@@ -133,46 +145,59 @@ pub fn cross_validate(
                 subset(&train, &train_idx, "train"),
                 subset(&train, val_idx, "validation"),
             );
-            // Per epoch, per validation sentence: the seeds' probabilities summed.
-            let mut summed: Vec<Vec<Vec<f32>>> = vec![Vec::new(); epochs];
+            // Per option, per epoch, per validation sentence: the seeds' probabilities summed.
+            let mut summed: Vec<Vec<Vec<Vec<f32>>>> = vec![vec![Vec::new(); epochs]; options.len()];
             for &seed in seeds {
                 c.seed = seed;
                 let train_device = device.clone().autodiff();
                 let mut model = build_model(&c, &embeddings, &train_device);
                 let mut optim = optimizer(&c.train);
-                let mut averaging = Averaging::new(&c.train);
-                for (epoch, (acc, summed)) in sum.iter_mut().zip(&mut summed).enumerate() {
+                let mut averaging: Vec<Averaging> = options
+                    .iter()
+                    .map(|&from| Averaging::from_epoch(from))
+                    .collect();
+                for epoch in 0..epochs {
                     (model, _) =
                         train_epoch(model, &mut optim, &fold_train, &c, epoch + 1, &train_device);
-                    averaging.end_of_epoch(&model, epoch + 1);
-                    let evaluated = averaging.evaluated(&model);
-                    let probs = probabilities(&evaluated, &fold_val.encoded, &device)?;
-                    let predicted: Vec<usize> = probs.iter().map(|p| argmax(p)).collect();
-                    *acc += accuracy(&fold_val.labels, &predicted);
-                    if summed.is_empty() {
-                        *summed = probs;
-                    } else {
-                        for (total, p) in summed.iter_mut().zip(&probs) {
-                            total.iter_mut().zip(p).for_each(|(t, v)| *t += v);
+                    let per_option = averaging.iter_mut().zip(&mut tallies).zip(&mut summed);
+                    for ((avg, tally), summed) in per_option {
+                        avg.end_of_epoch(&model, epoch + 1);
+                        let probs =
+                            probabilities(&avg.evaluated(&model), &fold_val.encoded, &device)?;
+                        tally.single[epoch] += accuracy(&fold_val.labels, &predicted(&probs));
+                        let total = &mut summed[epoch];
+                        if total.is_empty() {
+                            *total = probs;
+                        } else {
+                            for (t, p) in total.iter_mut().zip(&probs) {
+                                t.iter_mut().zip(p).for_each(|(t, v)| *t += v);
+                            }
                         }
                     }
                 }
                 bar.inc(1);
             }
-            for (acc, summed) in ensemble_sum.iter_mut().zip(&summed) {
-                let predicted: Vec<usize> = summed.iter().map(|p| argmax(p)).collect();
-                *acc += accuracy(&fold_val.labels, &predicted);
+            for (tally, summed) in tallies.iter_mut().zip(&summed) {
+                for (acc, total) in tally.ensemble.iter_mut().zip(summed) {
+                    *acc += accuracy(&fold_val.labels, &predicted(total));
+                }
             }
         }
         let runs = (folds * seeds.len()) as f64;
-        results.push(CvResult {
-            dropout,
-            learning_rate,
-            batch_size,
-            average_from,
-            mean_val_acc: sum.into_iter().map(|s| s / runs).collect(),
-            ensemble_val_acc: ensemble_sum.into_iter().map(|s| s / folds as f64).collect(),
-        });
+        for (&average_from, tally) in options.iter().zip(tallies) {
+            results.push(CvResult {
+                dropout,
+                learning_rate,
+                batch_size,
+                average_from,
+                mean_val_acc: tally.single.into_iter().map(|s| s / runs).collect(),
+                ensemble_val_acc: tally
+                    .ensemble
+                    .into_iter()
+                    .map(|s| s / folds as f64)
+                    .collect(),
+            });
+        }
     }
     bar.finish_and_clear();
     Ok(results)

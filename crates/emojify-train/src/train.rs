@@ -157,7 +157,8 @@ pub fn probabilities(
     Ok(out)
 }
 
-fn predicted(probs: &[Vec<f32>]) -> Vec<usize> {
+/// The most probable class of each row.
+pub fn predicted(probs: &[Vec<f32>]) -> Vec<usize> {
     probs.iter().map(|p| argmax(p)).collect()
 }
 
@@ -281,10 +282,12 @@ pub struct Averaging {
 
 impl Averaging {
     pub fn new(t: &TrainConfig) -> Self {
-        Self {
-            from: t.average_from,
-            mean: None,
-        }
+        Self::from_epoch(t.average_from)
+    }
+
+    /// Averaging from the end of epoch `from` on (none: never).
+    pub fn from_epoch(from: Option<usize>) -> Self {
+        Self { from, mean: None }
     }
 
     /// Takes `model` into the mean if `epoch` (just finished) is one of the averaged ones.
