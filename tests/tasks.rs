@@ -4,6 +4,7 @@
 mod common;
 
 use common::emojify;
+use emojify_data::Silent;
 use emojify_train::train::train;
 
 fn path(p: &std::path::Path) -> &str {
@@ -24,7 +25,7 @@ fn first_test_curve() -> (String, String) {
 #[test]
 fn shapes_lstm_reaches_the_target_and_predicts_exports_and_reloads() {
     let out = tempfile::tempdir().expect("tmp");
-    let outcome = train(&common::config("shapes_lstm.toml", out.path()), true).expect("trains");
+    let outcome = train(&common::config("shapes_lstm.toml", out.path()), &Silent).expect("trains");
     // The target: ≥ 0.90 test accuracy (the lab reports 0.93).
     assert!(
         outcome.summary.test_accuracy >= 0.90,
@@ -60,7 +61,7 @@ fn shapes_lstm_reaches_the_target_and_predicts_exports_and_reloads() {
 #[test]
 fn shapes_mlp_baseline_trains_on_the_same_pipeline() {
     let out = tempfile::tempdir().expect("tmp");
-    let outcome = train(&common::config("shapes_mlp.toml", out.path()), true).expect("trains");
+    let outcome = train(&common::config("shapes_mlp.toml", out.path()), &Silent).expect("trains");
     assert_eq!(outcome.summary.trainable_params, 55 * 64 + 64 + 64 * 3 + 3);
     // Better than chance (1/3); the figure itself is reported in docs/results.md.
     assert!(outcome.summary.test_accuracy > 0.5, "{:?}", outcome.summary);
@@ -71,7 +72,7 @@ fn sst2_vocabulary_is_built_from_training_data_and_travels_with_the_run() {
     let out = tempfile::tempdir().expect("tmp");
     let mut config = common::config("sst2_lstm.toml", out.path());
     config.train.epochs = 1;
-    let outcome = train(&config, true).expect("trains");
+    let outcome = train(&config, &Silent).expect("trains");
     // One epoch already beats chance clearly; the target is checked by the results command.
     assert!(
         outcome.summary.test_accuracy > 0.55,

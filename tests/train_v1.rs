@@ -2,6 +2,7 @@
 
 mod common;
 
+use emojify_data::Silent;
 use emojify_train::predict::Predictor;
 use emojify_train::run_dir;
 use emojify_train::train::train;
@@ -10,7 +11,7 @@ use emojify_train::train::train;
 fn v1_learns_emojiset_and_predicts_from_its_run_directory() {
     let out = tempfile::tempdir().expect("tmp");
     let config = common::config("emojify_v1.toml", out.path());
-    let outcome = train(&config, true).expect("training runs");
+    let outcome = train(&config, &Silent).expect("training runs");
     let s = &outcome.summary;
     assert!(s.test_accuracy >= 0.80, "test accuracy {}", s.test_accuracy);
     assert!(
@@ -62,7 +63,7 @@ fn v1_learns_emojiset_and_predicts_from_its_run_directory() {
     assert!(weights < 100_000, "weights file is {weights} bytes");
 
     // Reloaded from disk, the model gives the probabilities it gave at the end of training.
-    let predictor = Predictor::from_run(dir, None).expect("run loads");
+    let predictor = Predictor::from_run(dir, None, &Silent).expect("run loads");
     let texts: Vec<String> = [
         "i adore you",
         "lets play with a ball",

@@ -4,12 +4,16 @@
 mod common;
 
 use burn::prelude::*;
+use emojify_data::Silent;
 use emojify_data::fetch::{cache_dir, load_glove};
 use emojify_model::Classifier;
 use emojify_train::backend::WgpuChoice;
-use emojify_train::pipeline::{build_model, encode, load_weights, model_batch, weights_bytes};
+use emojify_train::batcher::model_batch;
+use emojify_train::model::build_model;
 use emojify_train::predict::Predictor;
+use emojify_train::splits::encode;
 use emojify_train::train::train;
+use emojify_train::weights::{load_weights, weights_bytes};
 use emojify_train::{BackendKind, RunConfig};
 
 fn v2(out: &std::path::Path) -> RunConfig {
@@ -34,7 +38,7 @@ fn embedding_values(model: &Classifier) -> Vec<f32> {
 fn v2_learns_keeps_the_embedding_frozen_and_predicts() {
     let out = tempfile::tempdir().expect("tmp");
     let config = v2(out.path());
-    let outcome = train(&config, true).expect("training runs");
+    let outcome = train(&config, &Silent).expect("training runs");
     let s = &outcome.summary;
     assert_eq!(s.trainable_params, 223_877);
     assert_eq!(s.total_params, 20_223_927);
@@ -46,7 +50,7 @@ fn v2_learns_keeps_the_embedding_frozen_and_predicts() {
     assert!(s.test_accuracy >= 0.75, "test accuracy {}", s.test_accuracy);
 
     // The frozen embedding is bit-for-bit the GloVe matrix after training.
-    let glove = load_glove(&cache_dir().expect("cache")).expect("glove");
+    let glove = load_glove(&cache_dir().expect("cache"), &Silent).expect("glove");
     let after = embedding_values(&outcome.model);
     assert!(
         after == glove.matrix(),
@@ -66,7 +70,7 @@ fn v2_learns_keeps_the_embedding_frozen_and_predicts() {
         .expect("weights")
         .len();
     assert!(weights < 2_000_000, "weights file is {weights} bytes");
-    let predictor = Predictor::from_run(outcome.run_dir.path(), None).expect("loads");
+    let predictor = Predictor::from_run(outcome.run_dir.path(), None, &Silent).expect("loads");
     let p = predictor
         .predict(&["not feeling happy".into(), "i adore you".into()])
         .expect("predicts");
@@ -132,7 +136,7 @@ fn v2_trains_on_wgpu() {
     config.train.epochs = 3;
     // Weight averaging over epochs 2–3 too, so its tensor path runs on the GPU backend.
     config.train.average_from = Some(2);
-    let outcome = train(&config, true).expect("wgpu training runs");
+    let outcome = train(&config, &Silent).expect("wgpu training runs");
     let losses: Vec<f64> = outcome.metrics.iter().map(|m| m.loss).collect();
     assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
     assert!(
@@ -146,7 +150,7 @@ fn v2_trains_on_wgpu() {
 fn same_weights_give_the_same_logits_on_every_backend() {
     let out = tempfile::tempdir().expect("tmp");
     let config = v2(out.path());
-    let glove = load_glove(&cache_dir().expect("cache")).expect("glove");
+    let glove = load_glove(&cache_dir().expect("cache"), &Silent).expect("glove");
     let reference = build_model(&config, &glove, &Device::flex());
     let weights = out.path().join("w.bpk");
     std::fs::write(&weights, weights_bytes(&reference, false).expect("bytes")).expect("write");
@@ -192,7 +196,7 @@ fn same_seed_gives_identical_metrics_on_cpu_backends() {
             let mut config = v2(out.path());
             config.backend = backend;
             config.train.epochs = 4;
-            let outcome = train(&config, true).expect("training runs");
+            let outcome = train(&config, &Silent).expect("training runs");
             let csv = std::fs::read_to_string(outcome.run_dir.file("metrics.csv")).expect("csv");
             csv.lines()
                 .map(|l| {

@@ -3,13 +3,13 @@
 
 mod common;
 
+use emojify_data::Silent;
 use emojify_data::fetch::{cache_dir, load_embeddings, load_glove};
 use emojify_data::wordvec::{WordVectors, cosine, equalize, neutralize};
 use emojify_data::{DataDir, Embeddings};
-use emojify_train::vectors::{DebiasArgs, debias};
 
 fn glove() -> WordVectors {
-    WordVectors::new(load_glove(&cache_dir().expect("cache dir")).expect("GloVe loads"))
+    WordVectors::new(load_glove(&cache_dir().expect("cache dir"), &Silent).expect("GloVe loads"))
 }
 
 #[test]
@@ -59,20 +59,22 @@ fn a_debiased_copy_is_neutral_and_loads_as_an_embedding_source() {
     let dir = tempfile::tempdir().expect("tmp");
     let out = dir.path().join("debiased.emjv");
     let pairs = common::root().join("configs/gender_pairs.txt");
-    debias(
-        &v,
-        &DebiasArgs {
-            axis: "woman-man",
-            pairs_file: &pairs,
-            definitional_file: None,
-            out: &out,
-        },
-    )
-    .expect("debias");
+    let (ok, _, stderr) = common::emojify(&[
+        "vectors",
+        "debias",
+        "--axis",
+        "woman-man",
+        "--equalize-pairs",
+        pairs.to_str().expect("utf-8 path"),
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ]);
+    assert!(ok, "debias: {stderr}");
 
     let loaded: Embeddings = load_embeddings(
         out.to_str().expect("utf-8 path"),
         &DataDir::new(Some(dir.path())),
+        &Silent,
     )
     .expect("a config can point at the debiased file");
     assert_ne!(loaded.sha256, v.embeddings().sha256, "a new identity");
@@ -80,7 +82,10 @@ fn a_debiased_copy_is_neutral_and_loads_as_an_embedding_source() {
     let after = WordVectors::new(loaded);
     let g = v.axis("woman-man").expect("axis").g;
     // Every word outside the definitional list and the pairs is orthogonal to the axis.
-    let (keep, _) = v.parse_word_list(emojify_train::vectors::DEFAULT_DEFINITIONAL, "built-in");
+    let definitional =
+        std::fs::read_to_string(common::root().join("configs/gender_definitional.txt"))
+            .expect("the built-in definitional list");
+    let (keep, _) = v.parse_word_list(&definitional, "built-in");
     let paired = after.read_pairs(&pairs).expect("pairs");
     let mut worst = 0.0f64;
     for i in 1..after.embeddings().rows() as u32 {

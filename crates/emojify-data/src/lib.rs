@@ -2,6 +2,7 @@
 //!
 //! This crate knows nothing of burn: it turns files into plain Rust values (examples, token ids,
 //! an embedding matrix, padded id batches). The model and trainer crates build tensors from them.
+//! It prints nothing: what a caller should hear goes to an [`Observer`].
 
 pub mod atomic;
 pub mod batch;
@@ -9,6 +10,8 @@ pub mod dataset;
 pub mod embeddings;
 pub mod error;
 pub mod fetch;
+pub mod hash;
+pub mod observe;
 pub mod paths;
 pub mod sentences;
 pub mod sequence_csv;
@@ -22,6 +25,7 @@ pub use dataset::{
 };
 pub use embeddings::Embeddings;
 pub use error::DataError;
+pub use observe::{Event, Observer, Silent};
 pub use paths::DataDir;
 pub use sentences::split_sentences;
 pub use sequence_csv::{SequenceCsv, SequenceExample, StepKind, read_sequence_csv};

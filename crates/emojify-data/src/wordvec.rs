@@ -1,5 +1,6 @@
 //! What word vectors encode, and removing a bias direction from them: cosine similarity, nearest
-//! words, analogies, and Bolukbasi et al.'s (2016) neutralize and equalize.
+//! words, analogies, and Bolukbasi et al.'s (2016) neutralize and equalize. (Past 500 lines only
+//! with its unit tests.)
 //!
 //! Arithmetic is in f64 over the f32 matrix. Queries against the whole vocabulary are one pass
 //! over the matrix computing every row's dot product with all query vectors at once (a
@@ -7,8 +8,6 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-
-use sha2::{Digest, Sha256};
 
 use crate::{DataError, Embeddings};
 
@@ -204,10 +203,7 @@ impl WordVectors {
                 }
             }
         }
-        let sha256 = format!(
-            "{:x}",
-            Sha256::digest(bytemuck::cast_slice::<f32, u8>(&data))
-        );
+        let sha256 = crate::hash::sha256_hex(bytemuck::cast_slice::<f32, u8>(&data));
         let source = format!(
             "{} debiased on {}-{} ({} definitional words kept, {} pairs equalized)",
             self.emb.source,

@@ -5,14 +5,12 @@ pub mod average;
 pub mod dropout;
 pub mod init;
 pub mod input;
-pub mod layout;
 pub mod loss;
 pub mod lstm;
 pub mod lstm_classifier;
-pub mod lstm_kernel;
-pub mod lstm_op;
 pub mod mean_embedding;
 pub mod mlp;
+pub mod pytorch_names;
 pub mod summary;
 
 use burn::prelude::*;

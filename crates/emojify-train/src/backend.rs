@@ -10,7 +10,7 @@ use burn::tensor::DeviceKind;
 use serde::{Deserialize, Serialize};
 
 /// The CPU and GPU backends a run can use.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BackendKind {
     /// burn-ndarray (CPU); deprecated upstream in favour of flex, kept because users asked.
@@ -92,6 +92,17 @@ impl fmt::Display for BackendKind {
     }
 }
 
+impl FromStr for BackendKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [BackendKind::Ndarray, BackendKind::Flex, BackendKind::Wgpu]
+            .into_iter()
+            .find(|b| b.name() == s)
+            .ok_or_else(|| format!("unknown backend `{s}` (expected ndarray, flex or wgpu)"))
+    }
+}
+
 impl WgpuChoice {
     fn kind(self) -> DeviceKind {
         match self {
@@ -170,5 +181,9 @@ mod tests {
         );
         assert!("gpu:1".parse::<WgpuChoice>().is_err());
         assert!("discrete:x".parse::<WgpuChoice>().is_err());
+        for b in ["ndarray", "flex", "wgpu"] {
+            assert_eq!(b.parse::<BackendKind>().map(|k| k.name()), Ok(b));
+        }
+        assert!("cuda".parse::<BackendKind>().is_err());
     }
 }

@@ -1,6 +1,8 @@
-//! `emojify bench`: the same training and inference work on each backend, each in a fresh
-//! process (so peak memory and thread settings are its own), optionally beside the PyTorch
-//! reference in `benches/pytorch_reference.py`.
+//! What `emojify bench` measures: the same training and inference work on one backend
+//! ([`run_worker`], which the command line runs in a fresh process per backend so peak memory
+//! and thread settings are its own), the PyTorch reference in `benches/pytorch_reference.py`
+//! on the same numbers, and the table that compares them. (Past 500 lines only with its unit
+//! tests.)
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -15,8 +17,12 @@ use serde::{Deserialize, Serialize};
 use crate::backend::{BackendKind, WgpuChoice};
 use crate::config::RunConfig;
 use crate::eval::accuracy;
-use crate::pipeline::{Split, build_model, load_data, load_embeddings, load_splits};
-use crate::train::{optimizer, probabilities, train_epoch};
+use emojify_data::Silent;
+
+use crate::embedding::{embedding_tensor, load_embeddings};
+use crate::inference::probabilities;
+use crate::splits::{Split, load_data, load_splits};
+use crate::train::{Training, train_epoch};
 
 /// What one bench run does; shared by the parent, the worker processes and the PyTorch script.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -143,12 +149,12 @@ pub fn bench_data(
     config: &RunConfig,
 ) -> anyhow::Result<(Embeddings, Split, Split)> {
     if spec.synthetic.is_none() && !spec.random_embedding {
-        return load_data(config);
+        return load_data(config, &Silent);
     }
     let embeddings = if spec.random_embedding {
         random_embeddings(400_000, 50)
     } else {
-        load_embeddings(config)?
+        load_embeddings(config, &Silent)?
     };
     let (train, test) = match spec.synthetic {
         Some(n) => {
@@ -164,7 +170,7 @@ pub fn bench_data(
                 synthetic_split("test", 1024, len, vocab, classes, 12),
             )
         }
-        None => load_splits(config, &embeddings)?,
+        None => load_splits(config, &embeddings, &Silent)?,
     };
     Ok((embeddings, train, test))
 }
@@ -173,7 +179,7 @@ pub fn bench_data(
 pub fn run_worker(spec: &BenchSpec, backend: BackendKind) -> anyhow::Result<BenchRow> {
     let mut config = RunConfig::load(&spec.config)?;
     if spec.composed_lstm {
-        emojify_model::lstm_op::set_enabled(false);
+        emojify_model::lstm::op::set_enabled(false);
     }
     config.backend = backend;
     config.train.epochs = spec.epochs;
@@ -181,9 +187,12 @@ pub fn run_worker(spec: &BenchSpec, backend: BackendKind) -> anyhow::Result<Benc
     let device = backend.device(spec.wgpu_device)?;
     let (embeddings, train, test) = bench_data(spec, &config)?;
     let train_device = device.clone().autodiff();
-    let mut model = build_model(&config, &embeddings, &train_device);
+    let Training {
+        mut model,
+        mut optim,
+        ..
+    } = Training::new(&config, &embeddings, &train_device);
     drop(embeddings);
-    let mut optim = optimizer(&config.train);
     let mut epoch_s = Vec::with_capacity(spec.epochs);
     for epoch in 1..=spec.epochs {
         let started = Instant::now();
@@ -241,23 +250,8 @@ pub fn run_worker(spec: &BenchSpec, backend: BackendKind) -> anyhow::Result<Benc
     })
 }
 
-/// Runs one backend in a child process of this executable (`emojify bench-worker`).
-pub fn run_child(spec: &BenchSpec, backend: BackendKind) -> anyhow::Result<BenchRow> {
-    let exe = std::env::current_exe().context("locating the emojify executable")?;
-    let mut cmd = std::process::Command::new(exe);
-    cmd.arg("bench-worker")
-        .arg("--backend")
-        .arg(backend.name())
-        .arg("--spec")
-        .arg(serde_json::to_string(spec)?);
-    if let Some(t) = spec.threads {
-        cmd.env("RAYON_NUM_THREADS", t.to_string());
-    }
-    row_from(&mut cmd, &format!("the {backend} bench"))
-}
-
 /// Runs `cmd` (stderr passed through) and reads the [`BenchRow`] on its last stdout line.
-fn row_from(cmd: &mut std::process::Command, what: &str) -> anyhow::Result<BenchRow> {
+pub fn row_from(cmd: &mut std::process::Command, what: &str) -> anyhow::Result<BenchRow> {
     let out = cmd
         .stderr(std::process::Stdio::inherit())
         .output()
@@ -273,7 +267,7 @@ fn row_from(cmd: &mut std::process::Command, what: &str) -> anyhow::Result<Bench
 pub fn write_reference_input(spec: &BenchSpec, dir: &Path) -> anyhow::Result<PathBuf> {
     let config = RunConfig::load(&spec.config)?;
     let (embeddings, train, test) = bench_data(spec, &config)?;
-    let matrix = crate::pipeline::embedding_tensor(&config, &embeddings, &Device::flex());
+    let matrix = embedding_tensor(&config, &embeddings, &Device::flex());
     let [rows, dim] = matrix.dims();
     let values = matrix
         .into_data()

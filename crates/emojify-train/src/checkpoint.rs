@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::EpochMetrics;
 use crate::run_dir::RunDir;
-use crate::train::{EpochMetrics, sha256_hex as sha256};
+use emojify_data::hash::sha256_hex as sha256;
 
 pub const DIR: &str = "checkpoint";
 const MODEL: &str = "model";
@@ -44,6 +45,24 @@ pub struct Position {
     pub seconds: f64,
     /// Metrics of the completed epochs.
     pub metrics: Vec<EpochMetrics>,
+}
+
+impl Position {
+    /// The start of a new run.
+    pub fn start() -> Self {
+        Self::start_of(1)
+    }
+
+    /// The start of `epoch`, with no metrics recorded.
+    pub fn start_of(epoch: usize) -> Self {
+        Position {
+            epoch,
+            batch: 0,
+            loss_sum: 0.0,
+            seconds: 0.0,
+            metrics: Vec::new(),
+        }
+    }
 }
 
 /// The running weight mean: its weights and how many epochs' weights it holds.

@@ -11,8 +11,11 @@ use serde::Serialize;
 
 use crate::config::{ModelConfig, RunConfig};
 use crate::eval::accuracy;
-use crate::pipeline::{Split, build_model, load_data};
-use crate::train::{Averaging, optimizer, predicted, probabilities, train_epoch};
+use emojify_data::{Event, Observer};
+
+use crate::inference::{predicted, probabilities};
+use crate::splits::{Split, load_data};
+use crate::train::{Averaging, Training, train_epoch};
 
 /// One grid point's validation curve, averaged over folds and seeds.
 #[derive(Debug, Clone, Serialize)]
@@ -98,13 +101,14 @@ struct Tally {
 }
 
 /// Runs every point of `grid`, `epochs` epochs each, over `folds` folds of the training split
-/// and every seed. Progress goes to stderr.
+/// and every seed, with [`Event::Progress`] after each (fold, seed) training.
 pub fn cross_validate(
     config: &RunConfig,
     folds: usize,
     seeds: &[u64],
     grid: &Grid,
     epochs: usize,
+    obs: &dyn Observer,
 ) -> anyhow::Result<Vec<CvResult>> {
     anyhow::ensure!(
         grid.batch_sizes.iter().all(|&b| b >= 1),
@@ -112,11 +116,13 @@ pub fn cross_validate(
     );
     anyhow::ensure!(folds >= 2, "--folds must be at least 2");
     let device = config.backend.device(config.wgpu_device)?;
-    let (embeddings, train, _test_never_used) = load_data(config)?;
+    let (embeddings, train, _test_never_used) = load_data(config, obs)?;
     let fold_sets = stratified_folds(&train.labels, folds, 0);
     let options = &grid.average_from;
     let trainings = grid.trainings();
-    let bar = indicatif::ProgressBar::new((trainings.len() * folds * seeds.len()) as u64);
+    let total = (trainings.len() * folds * seeds.len()) as u64;
+    let mut done = 0;
+    obs.event(Event::Begin("cross-validation"));
     let mut results = Vec::new();
     for (dropout, learning_rate, batch_size) in trainings {
         let mut c = config.clone();
@@ -150,8 +156,12 @@ pub fn cross_validate(
             for &seed in seeds {
                 c.seed = seed;
                 let train_device = device.clone().autodiff();
-                let mut model = build_model(&c, &embeddings, &train_device);
-                let mut optim = optimizer(&c.train);
+                // Each averaging option keeps its own mean of the one model trained.
+                let Training {
+                    mut model,
+                    mut optim,
+                    ..
+                } = Training::new(&c, &embeddings, &train_device);
                 let mut averaging: Vec<Averaging> = options
                     .iter()
                     .map(|&from| Averaging::from_epoch(from))
@@ -175,7 +185,8 @@ pub fn cross_validate(
                         }
                     }
                 }
-                bar.inc(1);
+                done += 1;
+                obs.event(Event::Progress { done, total });
             }
             for (tally, summed) in tallies.iter_mut().zip(&summed) {
                 for (acc, total) in tally.ensemble.iter_mut().zip(summed) {
@@ -199,7 +210,7 @@ pub fn cross_validate(
             });
         }
     }
-    bar.finish_and_clear();
+    obs.event(Event::End);
     Ok(results)
 }
 

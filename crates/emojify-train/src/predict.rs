@@ -8,13 +8,17 @@ use emojify_data::Embeddings;
 use emojify_model::Classifier;
 use serde::Serialize;
 
+use emojify_data::Observer;
+
 use crate::backend::BackendKind;
 use crate::config::RunConfig;
+use crate::embedding::{embeddings_for_vocabulary, load_embeddings, stores_embedding};
 use crate::eval::argmax;
-use crate::export::weights::WeightsFile;
-use crate::pipeline::{build_model, encode, load_weights, stores_embedding};
-use crate::run_dir::{self, RunDir};
-use crate::train::probabilities;
+use crate::export::safetensors::WeightsFile;
+use crate::inference::probabilities;
+use crate::model::build_model;
+use crate::run::TrainedRun;
+use crate::splits::encode;
 
 /// A trained model ready to classify sentences.
 pub struct Predictor {
@@ -40,31 +44,27 @@ pub struct Prediction {
 
 impl Predictor {
     /// Loads the run in `dir`; `backend` overrides the run's own.
-    pub fn from_run(dir: &Path, backend: Option<BackendKind>) -> anyhow::Result<Self> {
-        let run = RunDir::open(dir)?;
-        let config = RunConfig::load(&run.file(run_dir::CONFIG_FILE))?;
-        let embeddings = crate::pipeline::run_embeddings(&run, &config)?;
-        check_run_integrity(&run, &config, &embeddings)?;
-        let device = backend
-            .unwrap_or(config.backend)
-            .device(config.wgpu_device)?;
-        let mut model = build_model(&config, &embeddings, &device);
-        load_weights(
-            &mut model,
-            &run.file(run_dir::WEIGHTS_FILE),
-            stores_embedding(&config),
-        )?;
+    pub fn from_run(
+        dir: &Path,
+        backend: Option<BackendKind>,
+        obs: &dyn Observer,
+    ) -> anyhow::Result<Self> {
+        let run = TrainedRun::open(dir, backend, obs)?;
         Ok(Predictor {
-            config,
-            embeddings,
-            model,
-            device,
+            config: run.config,
+            embeddings: run.embeddings,
+            model: run.model,
+            device: run.device,
         })
     }
 
     /// Loads an `emojify export` safetensors file: the config and vocabulary identity come from
     /// its metadata, the vocabulary itself from the source it names (verified by SHA-256).
-    pub fn from_weights(path: &Path, backend: Option<BackendKind>) -> anyhow::Result<Self> {
+    pub fn from_weights(
+        path: &Path,
+        backend: Option<BackendKind>,
+        obs: &dyn Observer,
+    ) -> anyhow::Result<Self> {
         let file = WeightsFile::read(path)?;
         let config = RunConfig::parse(file.get("emojify.config")?, path)?;
         let embeddings = if stores_embedding(&config) {
@@ -72,9 +72,9 @@ impl Predictor {
                 .with_context(|| {
                     format!("{}: emojify.vocabulary is not a JSON list", path.display())
                 })?;
-            crate::pipeline::embeddings_for_vocabulary(&config, words)?
+            embeddings_for_vocabulary(&config, words, obs)?
         } else {
-            crate::pipeline::load_embeddings(&config)?
+            load_embeddings(&config, obs)?
         };
         let sha = file.get("emojify.vocabulary_sha256")?;
         anyhow::ensure!(
@@ -136,40 +136,4 @@ impl Predictor {
             })
             .collect())
     }
-}
-
-/// Refuses a run whose summary records another embedding than its config's source gives now,
-/// or whose weights file is not the one training wrote (truncated, corrupted, replaced).
-pub fn check_run_integrity(
-    run: &RunDir,
-    config: &RunConfig,
-    embeddings: &Embeddings,
-) -> anyhow::Result<()> {
-    let summary_path = run.file(run_dir::SUMMARY_FILE);
-    let Ok(text) = std::fs::read_to_string(&summary_path) else {
-        return Ok(());
-    };
-    let summary: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{}: invalid JSON", summary_path.display()))?;
-    if let Some(sha) = summary.get("embedding_sha256").and_then(|v| v.as_str()) {
-        anyhow::ensure!(
-            sha == embeddings.sha256,
-            "{} was trained on embedding {} (SHA-256 {sha}) but `{}` now gives SHA-256 {}",
-            run.path().display(),
-            config.embedding.source,
-            config.embedding.source,
-            embeddings.sha256
-        );
-    }
-    if let Some(sha) = summary.get("weights_sha256").and_then(|v| v.as_str()) {
-        let path = run.file(run_dir::WEIGHTS_FILE);
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        anyhow::ensure!(
-            crate::train::sha256_hex(&bytes) == sha,
-            "{}: checksum mismatch with {} (truncated or corrupted); retrain, or restore the file",
-            path.display(),
-            summary_path.display()
-        );
-    }
-    Ok(())
 }

@@ -4,12 +4,15 @@
 use std::fmt::Write as _;
 
 use crate::config::RunConfig;
-use crate::train::{Summary, train};
+use emojify_data::{Event, Observer, Silent};
+
+use crate::metrics::RunSummary;
+use crate::train::train;
 
 /// Per-seed summaries and their min/median/max test accuracy.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Sweep {
-    pub runs: Vec<Summary>,
+    pub runs: Vec<RunSummary>,
 }
 
 impl Sweep {
@@ -62,7 +65,7 @@ impl Sweep {
     /// Each seed's test and train accuracy as bars (PNG), min/median/max in the title.
     pub fn plot(&self, name: &str, path: &std::path::Path) -> anyhow::Result<()> {
         let names: Vec<String> = self.runs.iter().map(|r| r.seed.to_string()).collect();
-        let pick = |f: fn(&Summary) -> f64| self.runs.iter().map(f).collect::<Vec<_>>();
+        let pick = |f: fn(&RunSummary) -> f64| self.runs.iter().map(f).collect::<Vec<_>>();
         crate::plot::bars_png(
             &format!(
                 "{name}: test accuracy per seed, min {:.4} · median {:.4} · max {:.4}",
@@ -80,20 +83,20 @@ impl Sweep {
     }
 }
 
-/// Trains `config` once per seed in `seeds` (quietly), reporting progress on stderr.
-pub fn sweep(config: &RunConfig, seeds: &[u64]) -> anyhow::Result<Sweep> {
+/// Trains `config` once per seed in `seeds` (each run silently), with a note per finished seed.
+pub fn sweep(config: &RunConfig, seeds: &[u64], obs: &dyn Observer) -> anyhow::Result<Sweep> {
     let mut runs = Vec::with_capacity(seeds.len());
     for (i, &seed) in seeds.iter().enumerate() {
         let mut c = config.clone();
         c.seed = seed;
-        let outcome = train(&c, true)?;
-        eprintln!(
+        let outcome = train(&c, &Silent)?;
+        obs.event(Event::Note(format!(
             "[{}/{}] seed {seed}: test accuracy {:.4} ({})",
             i + 1,
             seeds.len(),
             outcome.summary.test_accuracy,
             outcome.run_dir.path().display()
-        );
+        )));
         runs.push(outcome.summary);
     }
     Ok(Sweep { runs })
@@ -103,8 +106,8 @@ pub fn sweep(config: &RunConfig, seeds: &[u64]) -> anyhow::Result<Sweep> {
 mod tests {
     use super::*;
 
-    fn summary(seed: u64, test_accuracy: f64) -> Summary {
-        Summary {
+    fn summary(seed: u64, test_accuracy: f64) -> RunSummary {
+        RunSummary {
             name: "t".into(),
             backend: "flex".into(),
             seed,

@@ -2,24 +2,38 @@
 //! its vocabulary. docs/export.md describes both files.
 
 pub mod onnx;
-pub mod weights;
+pub mod safetensors;
 
 use std::path::{Path, PathBuf};
 
-use burn::prelude::*;
-use emojify_data::Embeddings;
-use emojify_model::Classifier;
+use emojify_data::{Embeddings, Observer};
 
+use crate::backend::BackendKind;
 use crate::config::{ModelConfig, RunConfig};
-use crate::pipeline::{build_model, load_weights, stores_embedding};
-use crate::run_dir::{self, RunDir};
+use crate::embedding::stores_embedding;
+use crate::run::TrainedRun;
 
 /// Which files `emojify export` writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
     Safetensors,
     Onnx,
     All,
+}
+
+impl std::str::FromStr for ExportFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "safetensors" => Ok(ExportFormat::Safetensors),
+            "onnx" => Ok(ExportFormat::Onnx),
+            "all" => Ok(ExportFormat::All),
+            _ => Err(format!(
+                "unknown export format `{s}` (expected safetensors, onnx or all)"
+            )),
+        }
+    }
 }
 
 /// File names inside the export directory.
@@ -34,33 +48,6 @@ clitics 's 're 've 'll 'd 'm and n't split off (GloVe 6B / Penn Treebank style);
 ids are 1-based lines of vocab.txt after its padding line 0; unknown words are dropped \
 (oov = skip) or mapped to the last id (oov = unk); ids are left-aligned, truncated at max_len \
 and padded with 0";
-
-/// A trained run loaded for export: its config, vocabulary and model (on the CPU).
-pub struct LoadedRun {
-    pub config: RunConfig,
-    pub embeddings: Embeddings,
-    pub model: Classifier,
-}
-
-impl LoadedRun {
-    pub fn open(dir: &Path) -> anyhow::Result<Self> {
-        let run = RunDir::open(dir)?;
-        let config = RunConfig::load(&run.file(run_dir::CONFIG_FILE))?;
-        let embeddings = crate::pipeline::run_embeddings(&run, &config)?;
-        crate::predict::check_run_integrity(&run, &config, &embeddings)?;
-        let mut model = build_model(&config, &embeddings, &Device::flex());
-        load_weights(
-            &mut model,
-            &run.file(run_dir::WEIGHTS_FILE),
-            stores_embedding(&config),
-        )?;
-        Ok(LoadedRun {
-            config,
-            embeddings,
-            model,
-        })
-    }
-}
 
 /// Key/value metadata both formats carry: enough to rebuild the model and tokenise as it did.
 pub fn metadata(
@@ -155,6 +142,7 @@ pub fn export(
     format: ExportFormat,
     out: Option<&Path>,
     with_embedding: bool,
+    obs: &dyn Observer,
 ) -> anyhow::Result<Vec<PathBuf>> {
     let (st_path, onnx_path) = targets(run_dir, format, out);
     anyhow::ensure!(
@@ -162,10 +150,11 @@ pub fn export(
         "--no-embedding applies to safetensors only: the ONNX graph looks words up in the \
          embedding, so it must contain it (use --format safetensors, or drop --no-embedding)"
     );
-    let loaded = LoadedRun::open(run_dir)?;
+    // Exports are written from the CPU copy of the weights, whatever the run trained on.
+    let loaded = TrainedRun::open(run_dir, Some(BackendKind::Flex), obs)?;
     let mut written = Vec::new();
     if let Some(path) = st_path {
-        let bytes = weights::to_safetensors(&loaded, with_embedding)?;
+        let bytes = safetensors::to_safetensors(&loaded, with_embedding)?;
         write(&path, &bytes)?;
         written.push(path);
     }

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use anyhow::Context;
-use emojify_model::layout::{NamedTensor, lstm_name};
+use emojify_model::pytorch_names::{NamedTensor, lstm_name};
 use onnx_protobuf::attribute_proto::AttributeType;
 use onnx_protobuf::tensor_proto::DataType;
 use onnx_protobuf::tensor_shape_proto::{Dimension, dimension};
@@ -18,8 +18,9 @@ use onnx_protobuf::{
 };
 use protobuf::{EnumOrUnknown, MessageField};
 
-use super::{LoadedRun, metadata};
+use super::metadata;
 use crate::config::{DataKind, ModelConfig};
+use crate::run::TrainedRun;
 
 pub const OPSET: i64 = 13;
 /// IR version 7 is the one that goes with opset 13.
@@ -30,7 +31,7 @@ pub const VALUES_INPUT: &str = "values";
 pub const OUTPUT: &str = "probabilities";
 
 /// The run's model as ONNX bytes (the embedding is always included: the graph looks words up).
-pub fn to_onnx(run: &LoadedRun) -> anyhow::Result<Vec<u8>> {
+pub fn to_onnx(run: &TrainedRun) -> anyhow::Result<Vec<u8>> {
     let tensors: HashMap<String, NamedTensor> = run
         .model
         .to_pytorch(true)?

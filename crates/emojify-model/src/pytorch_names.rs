@@ -24,7 +24,7 @@ pub struct NamedTensor {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum LayoutError {
+pub enum ParamError {
     #[error("missing tensor `{0}`")]
     Missing(String),
     #[error("tensor `{name}` has shape {found:?}, this model needs {expected:?}")]
@@ -56,7 +56,7 @@ impl Classifier {
 
     /// Every parameter in PyTorch's layout. A frozen embedding is included only if
     /// `with_embedding`; a trained one always (it is part of what was learned).
-    pub fn to_pytorch(&self, with_embedding: bool) -> Result<Vec<NamedTensor>, LayoutError> {
+    pub fn to_pytorch(&self, with_embedding: bool) -> Result<Vec<NamedTensor>, ParamError> {
         let mut out = Vec::new();
         let (embedding, trainable) = match self {
             Classifier::MeanEmbedding(m) => {
@@ -91,9 +91,9 @@ impl Classifier {
     pub fn load_pytorch(
         &mut self,
         tensors: &HashMap<String, NamedTensor>,
-    ) -> Result<(), LayoutError> {
+    ) -> Result<(), ParamError> {
         let mut expected: Vec<String> = Vec::new();
-        let mut linear = |prefix: &str, l: &Linear| -> Result<Linear, LayoutError> {
+        let mut linear = |prefix: &str, l: &Linear| -> Result<Linear, ParamError> {
             expected.extend([format!("{prefix}.weight"), format!("{prefix}.bias")]);
             linear_from_pytorch(prefix, l, tensors)
         };
@@ -127,13 +127,13 @@ impl Classifier {
                     ))
                     .set_require_grad(trainable);
                 }
-                None if trainable => return Err(LayoutError::Missing("embedding.weight".into())),
+                None if trainable => return Err(ParamError::Missing("embedding.weight".into())),
                 None => {}
             }
             expected.push("embedding.weight".into());
         }
         match tensors.keys().find(|k| !expected.contains(k)) {
-            Some(extra) => Err(LayoutError::Unexpected(extra.clone())),
+            Some(extra) => Err(ParamError::Unexpected(extra.clone())),
             None => Ok(()),
         }
     }
@@ -143,11 +143,11 @@ fn named<const D: usize>(
     name: &str,
     shape: Vec<usize>,
     tensor: Tensor<D>,
-) -> Result<NamedTensor, LayoutError> {
+) -> Result<NamedTensor, ParamError> {
     let values = tensor
         .into_data()
         .try_into_vec_as::<f32>()
-        .map_err(|e| LayoutError::Read {
+        .map_err(|e| ParamError::Read {
             name: name.into(),
             reason: format!("{e:?}"),
         })?;
@@ -170,14 +170,14 @@ fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
 }
 
 /// A burn `[in, out]` kernel as PyTorch's `[out, in]` weight.
-fn kernel_to_pytorch(name: &str, kernel: Tensor<2>) -> Result<NamedTensor, LayoutError> {
+fn kernel_to_pytorch(name: &str, kernel: Tensor<2>) -> Result<NamedTensor, ParamError> {
     let [rows, cols] = kernel.dims();
     let mut t = named(name, vec![cols, rows], kernel)?;
     t.values = transpose(&t.values, rows, cols);
     Ok(t)
 }
 
-fn linear_to_pytorch(prefix: &str, linear: &Linear) -> Result<Vec<NamedTensor>, LayoutError> {
+fn linear_to_pytorch(prefix: &str, linear: &Linear) -> Result<Vec<NamedTensor>, ParamError> {
     let mut out = vec![kernel_to_pytorch(
         &format!("{prefix}.weight"),
         linear.weight.val(),
@@ -193,7 +193,7 @@ fn linear_to_pytorch(prefix: &str, linear: &Linear) -> Result<Vec<NamedTensor>, 
     Ok(out)
 }
 
-fn lstm_to_pytorch(prefix: &str, lstm: &FusedLstm) -> Result<Vec<NamedTensor>, LayoutError> {
+fn lstm_to_pytorch(prefix: &str, lstm: &FusedLstm) -> Result<Vec<NamedTensor>, ParamError> {
     let bias = lstm.bias.val();
     let gates = bias.dims()[0];
     Ok(vec![
@@ -212,17 +212,17 @@ fn get<'a>(
     tensors: &'a HashMap<String, NamedTensor>,
     name: &str,
     expected: &[usize],
-) -> Result<&'a NamedTensor, LayoutError> {
+) -> Result<&'a NamedTensor, ParamError> {
     let t = tensors
         .get(name)
-        .ok_or_else(|| LayoutError::Missing(name.into()))?;
+        .ok_or_else(|| ParamError::Missing(name.into()))?;
     check_shape(t, expected)?;
     Ok(t)
 }
 
-fn check_shape(t: &NamedTensor, expected: &[usize]) -> Result<(), LayoutError> {
+fn check_shape(t: &NamedTensor, expected: &[usize]) -> Result<(), ParamError> {
     if t.shape != expected || t.values.len() != expected.iter().product::<usize>() {
-        return Err(LayoutError::Shape {
+        return Err(ParamError::Shape {
             name: t.name.clone(),
             found: t.shape.clone(),
             expected: expected.to_vec(),
@@ -237,7 +237,7 @@ fn kernel_from_pytorch(
     name: &str,
     [rows, cols]: [usize; 2],
     device: &Device,
-) -> Result<Param<Tensor<2>>, LayoutError> {
+) -> Result<Param<Tensor<2>>, ParamError> {
     let t = get(tensors, name, &[cols, rows])?;
     let values = transpose(&t.values, cols, rows);
     Ok(Param::from_tensor(Tensor::from_data(
@@ -255,7 +255,7 @@ fn linear_from_pytorch(
     prefix: &str,
     linear: &Linear,
     tensors: &HashMap<String, NamedTensor>,
-) -> Result<Linear, LayoutError> {
+) -> Result<Linear, ParamError> {
     let device = linear.weight.device();
     let [input, output] = linear.weight.dims();
     let weight = kernel_from_pytorch(
@@ -275,7 +275,7 @@ fn lstm_from_pytorch(
     prefix: &str,
     lstm: &FusedLstm,
     tensors: &HashMap<String, NamedTensor>,
-) -> Result<FusedLstm, LayoutError> {
+) -> Result<FusedLstm, ParamError> {
     let device = lstm.w_ih.device();
     let (input, hidden) = (lstm.input(), lstm.hidden());
     let w_ih = kernel_from_pytorch(
@@ -432,12 +432,12 @@ mod tests {
             }
             assert!(matches!(
                 target.load_pytorch(&wrong),
-                Err(LayoutError::Shape { .. })
+                Err(ParamError::Shape { .. })
             ));
             wrong.remove(&name);
             let missing = target.load_pytorch(&wrong).expect_err("missing");
             assert!(
-                matches!(missing, LayoutError::Missing(ref n) if *n == name),
+                matches!(missing, ParamError::Missing(ref n) if *n == name),
                 "{missing}"
             );
             let mut extra = tensors.clone();
@@ -451,7 +451,7 @@ mod tests {
             );
             assert!(matches!(
                 target.load_pytorch(&extra),
-                Err(LayoutError::Unexpected(_))
+                Err(ParamError::Unexpected(_))
             ));
         }
     }

@@ -1,15 +1,30 @@
-//! A fused-gate LSTM layer with one bias per gate, as Keras has (burn's own `Lstm` has two):
-//! one input projection for all time steps, then one recurrent matmul per step.
+//! The LSTM: a fused-gate layer with one bias per gate, as Keras has (burn's own `Lstm` has two).
+//!
+//! - [`FusedLstm`] (here): the module, its Keras initialisation, and the choice of how to run it;
+//! - [`composed`]: the layer from burn tensor ops, for any backend (the reference);
+//! - [`op`]: the layer as one burn operation (the [`LstmLayer`] backend extension), and the
+//!   autodiff node over it that is generic over any backend implementing its forward/backward;
+//! - [`cpu`]: that extension's kernels for flex and ndarray (forward, backward, row groups, GEMM,
+//!   SIMD);
+//! - [`cube`]: the place of the CubeCL (wgpu/cuda/rocm) kernels.
 
 use std::collections::HashMap;
 
 use burn::module::Param;
 use burn::nn::Embedding;
 use burn::prelude::*;
-use burn::tensor::activation::{sigmoid, tanh};
 use rand::rngs::StdRng;
 
-use crate::{init, lstm_op};
+use crate::init;
+
+mod autodiff;
+pub mod composed;
+pub mod cpu;
+pub mod cube;
+pub mod op;
+
+pub use composed::{composed_layer, composed_recurrence};
+pub use op::{LstmLayer, RowIndex};
 
 /// Gate order inside the fused `4 × hidden` axis: input, forget, cell candidate, output (the
 /// order of Keras and PyTorch; ONNX differs and is handled at export).
@@ -68,25 +83,25 @@ impl FusedLstm {
 
     /// `x [T, B, input]` → `[T, B, H]`. Time-major keeps each step's slice of the projected
     /// input, and each step's output, contiguous (measured in docs/benchmarks.md). On the CPU
-    /// backends the whole layer is one operation ([`lstm_op`]); elsewhere it is composed.
+    /// backends the whole layer is one operation ([`op`]); elsewhere it is composed.
     pub fn forward_time_major(&self, x: Tensor<3>) -> Tensor<3> {
         let (w_ih, bias, w_hh) = (self.w_ih.val(), self.bias.val(), self.w_hh.val());
-        if lstm_op::available(&x.device()) {
-            lstm_op::layer(x, w_ih, bias, w_hh)
+        if op::available(&x.device()) {
+            op::layer(x, w_ih, bias, w_hh)
         } else {
             composed_layer(x, w_ih, bias, w_hh)
         }
     }
 
     /// Token ids `[B, T]` through `embedding` and this layer → `[T, B, H]`. On the CPU backends
-    /// the layer gets each distinct token's vector once ([`lstm_op::layer_indexed`]) and
+    /// the layer gets each distinct token's vector once ([`op::layer_indexed`]) and
     /// projects it once per batch: padding and repeated words cost one row, and the per-step
     /// product shrinks to the recurrent one. Elsewhere, and for batches of thousands of mostly
     /// distinct words ([`use_table`]), the embedded sequence goes through
     /// [`Self::forward_time_major`].
     pub fn forward_ids(&self, embedding: &Embedding, ids: Tensor<2, Int>) -> Tensor<3> {
         let device = ids.device();
-        if lstm_op::available(&device) {
+        if op::available(&device) {
             let [batch, steps] = ids.dims();
             let values = ids.clone().into_data().convert::<i64>();
             let values = values
@@ -98,7 +113,7 @@ impl FusedLstm {
                 let distinct = TensorData::new(distinct, [count]);
                 let distinct = Tensor::<1, Int>::from_data(distinct, &device);
                 let rows = embedding.weight.val().select(0, distinct);
-                return lstm_op::layer_indexed(
+                return op::layer_indexed(
                     rows,
                     index,
                     [steps, batch],
@@ -139,47 +154,6 @@ fn distinct_time_major(ids: &[i64], batch: usize, steps: usize) -> (Vec<i64>, Ve
         }
     }
     (distinct, index)
-}
-
-/// The layer from tensor ops: one matmul for the input projection of all steps (bias folded
-/// in), then [`composed_recurrence`].
-pub fn composed_layer(
-    x: Tensor<3>,
-    w_ih: Tensor<2>,
-    bias: Tensor<1>,
-    w_hh: Tensor<2>,
-) -> Tensor<3> {
-    let [steps, batch, input] = x.dims();
-    let [_, four_h] = w_ih.dims();
-    let projected = (x.reshape([steps * batch, input]).matmul(w_ih) + bias.unsqueeze::<2>())
-        .reshape([steps, batch, four_h]);
-    composed_recurrence(projected, w_hh)
-}
-
-/// The recurrence from tensor ops, one small graph per step: what backends without
-/// [`lstm_op`] (wgpu) run. `projected [T, B, 4H]`, `w_hh [H, 4H]` → `[T, B, H]`.
-pub fn composed_recurrence(projected: Tensor<3>, w_hh: Tensor<2>) -> Tensor<3> {
-    let [steps, batch, four_h] = projected.dims();
-    let hidden = four_h / 4;
-    let device = projected.device();
-    let mut h = Tensor::<2>::zeros([batch, hidden], &device);
-    let mut c = Tensor::<2>::zeros([batch, hidden], &device);
-    let mut outputs = Vec::with_capacity(steps);
-    for t in 0..steps {
-        let gates = projected
-            .clone()
-            .narrow(0, t, 1)
-            .reshape([batch, 4 * hidden])
-            + h.matmul(w_hh.clone());
-        let i = sigmoid(gates.clone().narrow(1, 0, hidden));
-        let f = sigmoid(gates.clone().narrow(1, hidden, hidden));
-        let g = tanh(gates.clone().narrow(1, 2 * hidden, hidden));
-        let o = sigmoid(gates.narrow(1, 3 * hidden, hidden));
-        c = f * c + i * g;
-        h = o * tanh(c.clone());
-        outputs.push(h.clone());
-    }
-    Tensor::stack(outputs, 0)
 }
 
 /// A `rows × cols` matrix (rows ≤ cols) with orthonormal rows, by Gram–Schmidt on Gaussian

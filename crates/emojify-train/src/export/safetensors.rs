@@ -5,11 +5,12 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::Context;
-use emojify_model::layout::NamedTensor;
+use emojify_model::pytorch_names::NamedTensor;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use sha2::{Digest, Sha256};
 
-use super::{LoadedRun, metadata};
+use super::metadata;
+use crate::run::TrainedRun;
 
 /// Metadata key of the tensors' checksum.
 pub const CHECKSUM_KEY: &str = "emojify.tensors_sha256";
@@ -27,7 +28,7 @@ fn checksum<'a>(tensors: impl IntoIterator<Item = (&'a str, &'a [usize], &'a [u8
         }
         hasher.update(bytes);
     }
-    format!("{:x}", hasher.finalize())
+    emojify_data::hash::hex(hasher.finalize().as_slice())
 }
 
 fn le_bytes(values: &[f32]) -> Vec<u8> {
@@ -35,9 +36,9 @@ fn le_bytes(values: &[f32]) -> Vec<u8> {
 }
 
 /// The run's model as safetensors bytes.
-pub fn to_safetensors(run: &LoadedRun, with_embedding: bool) -> anyhow::Result<Vec<u8>> {
+pub fn to_safetensors(run: &TrainedRun, with_embedding: bool) -> anyhow::Result<Vec<u8>> {
     // A vocabulary built from the training data has no other home than this file.
-    let with_embedding = with_embedding || crate::pipeline::stores_embedding(&run.config);
+    let with_embedding = with_embedding || crate::embedding::stores_embedding(&run.config);
     let tensors = run.model.to_pytorch(with_embedding)?;
     let bytes: Vec<Vec<u8>> = tensors.iter().map(|t| le_bytes(&t.values)).collect();
     let mut info: HashMap<String, String> = metadata(&run.config, &run.embeddings, with_embedding)

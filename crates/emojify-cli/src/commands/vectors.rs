@@ -1,13 +1,88 @@
 //! `emojify vectors …`: inspect and debias the word vectors a model is built on. Each command
-//! returns a [`Report`]: the same result as text for people and as JSON for programs.
+//! returns a [`Report`]: the same result as text for people and as JSON for programs. The
+//! vector arithmetic itself is the data crate's `wordvec`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
+use clap::{Args, Subcommand};
 use emojify_data::wordvec::{Axis, WordVectors, cosine, equalize, neutralize};
 use emojify_data::{DataDir, Embeddings};
 use serde_json::json;
+
+use crate::progress::Terminal;
+
+#[derive(Args)]
+pub struct VectorsArgs {
+    /// Vectors to use, as a config's `[embedding] source`: `glove-6b-50d`, a GloVe text file or
+    /// an `.emjv` file (e.g. one written by `debias`).
+    #[arg(long, global = true, default_value = "glove-6b-50d")]
+    embedding: String,
+    /// Directory searched first for a relative `--embedding` path.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    action: VectorsCommand,
+}
+
+#[derive(Subcommand)]
+pub enum VectorsCommand {
+    /// Cosine similarity of two words.
+    Similarity { a: String, b: String },
+    /// The k words closest to WORD (cosine), over the whole vocabulary.
+    Nearest {
+        word: String,
+        #[arg(short, long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+        k: u64,
+    },
+    /// A is to B as C is to ?  (the three inputs are excluded).
+    Analogy {
+        a: String,
+        b: String,
+        c: String,
+        #[arg(short, long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+        k: u64,
+    },
+    /// Cosine of each word with the axis (e.g. woman-man = e_woman − e_man).
+    Bias {
+        #[arg(long, default_value = "woman-man")]
+        axis: String,
+        /// Words to show; a list of names and occupations when none are given.
+        words: Vec<String>,
+    },
+    /// Remove each word's component along the axis.
+    Neutralize {
+        #[arg(long, default_value = "woman-man")]
+        axis: String,
+        #[arg(required = true)]
+        words: Vec<String>,
+    },
+    /// Equalize pairs (`actor:actress`) along the axis, as Bolukbasi et al. (2016).
+    Equalize {
+        #[arg(long, default_value = "woman-man")]
+        axis: String,
+        #[arg(required = true)]
+        pairs: Vec<String>,
+    },
+    /// Write a debiased copy: neutralize every non-definitional word, equalize the pairs.
+    Debias {
+        #[arg(long, default_value = "woman-man")]
+        axis: String,
+        /// Pairs to equalize, two words per line (e.g. configs/gender_pairs.txt).
+        #[arg(long)]
+        equalize_pairs: PathBuf,
+        /// Words left as they are (default: configs/gender_definitional.txt, built in).
+        #[arg(long)]
+        definitional: Option<PathBuf>,
+        /// Output `.emjv` file; point a config's `[embedding] source` at it.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
 
 /// Words whose bias `emojify vectors bias` shows when none are given: the course's names and
 /// occupations.
@@ -41,7 +116,7 @@ pub const DEFAULT_BIAS_WORDS: [&str; 26] = [
 ];
 
 /// The built-in gender-definitional list (`configs/gender_definitional.txt`).
-pub const DEFAULT_DEFINITIONAL: &str = include_str!("../../../configs/gender_definitional.txt");
+pub const DEFAULT_DEFINITIONAL: &str = include_str!("../../../../configs/gender_definitional.txt");
 
 /// A command's result, as text and as JSON.
 pub struct Report {
@@ -51,8 +126,9 @@ pub struct Report {
 
 /// Loads the vectors named like a config's `[embedding] source`.
 pub fn load(source: &str, data_dir: Option<&Path>) -> anyhow::Result<WordVectors> {
-    let e = emojify_data::fetch::load_embeddings(source, &DataDir::new(data_dir))
-        .with_context(|| format!("loading embedding `{source}`"))?;
+    let e =
+        emojify_data::fetch::load_embeddings(source, &DataDir::new(data_dir), &Terminal::stderr())
+            .with_context(|| format!("loading embedding `{source}`"))?;
     Ok(WordVectors::new(e))
 }
 
@@ -233,4 +309,50 @@ pub fn debias(v: &WordVectors, args: &DebiasArgs) -> anyhow::Result<Report> {
             "examples": rows,
         }),
     })
+}
+
+pub fn run(args: VectorsArgs) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let vecs = load(&args.embedding, args.data_dir.as_deref())?;
+    let load_ms = started.elapsed().as_secs_f64() * 1e3;
+    let mut report = match &args.action {
+        VectorsCommand::Similarity { a, b } => similarity(&vecs, a, b)?,
+        VectorsCommand::Nearest { word, k } => nearest(&vecs, word, *k as usize)?,
+        VectorsCommand::Analogy { a, b, c, k } => analogy(&vecs, a, b, c, *k as usize)?,
+        VectorsCommand::Bias { axis, words } => bias(&vecs, axis, words)?,
+        VectorsCommand::Neutralize { axis, words } => neutralize_words(&vecs, axis, words)?,
+        VectorsCommand::Equalize { axis, pairs } => equalize_pairs(&vecs, axis, pairs)?,
+        VectorsCommand::Debias {
+            axis,
+            equalize_pairs,
+            definitional,
+            out,
+        } => {
+            if out.extension().is_none_or(|e| e != "emjv") {
+                anyhow::bail!(
+                    "--out {} must end in .emjv so a config's `[embedding] source` reads it back",
+                    out.display()
+                );
+            }
+            debias(
+                &vecs,
+                &DebiasArgs {
+                    axis,
+                    pairs_file: equalize_pairs,
+                    definitional_file: definitional.as_deref(),
+                    out,
+                },
+            )?
+        }
+    };
+    if args.json {
+        // How long loading the vectors took (cache, text file or wheel), beside the query time.
+        if let Some(obj) = report.json.as_object_mut() {
+            obj.insert("load_ms".into(), load_ms.into());
+        }
+        println!("{}", serde_json::to_string_pretty(&report.json)?);
+    } else {
+        println!("{}", report.text);
+    }
+    Ok(())
 }

@@ -1,0 +1,86 @@
+//! `emojify predict`: classify sentences (arguments, or one per line on stdin) with a trained
+//! run or an exported safetensors file.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use emojify_train::BackendKind;
+use emojify_train::predict::Predictor;
+
+use crate::progress::Terminal;
+
+#[derive(Args)]
+pub struct PredictArgs {
+    /// A run directory written by `emojify train`.
+    #[arg(long, required_unless_present = "weights", conflicts_with = "weights")]
+    run: Option<PathBuf>,
+    /// A safetensors file written by `emojify export`, instead of a run directory.
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// Show the k most likely labels.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    top_k: u64,
+    /// One JSON array of predictions instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Backend: ndarray, flex or wgpu (default: the run's).
+    #[arg(long)]
+    backend: Option<BackendKind>,
+    /// Sentences to classify; read from stdin (one per line) when none are given.
+    sentences: Vec<String>,
+}
+
+pub fn run(args: PredictArgs) -> anyhow::Result<()> {
+    let report = Terminal::stderr();
+    let predictor = match (&args.run, &args.weights) {
+        (Some(run), _) => Predictor::from_run(run, args.backend, &report)?,
+        (None, Some(weights)) => Predictor::from_weights(weights, args.backend, &report)?,
+        (None, None) => anyhow::bail!("give --run DIR or --weights FILE"),
+    };
+    let sentences = if args.sentences.is_empty() {
+        let mut lines = Vec::new();
+        for line in std::io::stdin().lock().lines() {
+            let line = line.context("reading stdin")?;
+            if !line.trim().is_empty() {
+                lines.push(line);
+            }
+        }
+        lines
+    } else {
+        args.sentences
+    };
+    let predictions = predictor.predict(&sentences)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&predictions)?);
+        return Ok(());
+    }
+    let labels = &predictor.config.data.labels;
+    for p in &predictions {
+        let mut ranked: Vec<usize> = (0..p.probabilities.len()).collect();
+        ranked.sort_by(|&a, &b| p.probabilities[b].total_cmp(&p.probabilities[a]));
+        let top: Vec<String> = ranked
+            .iter()
+            .take(args.top_k as usize)
+            .map(|&i| format!("{} {:.3}", labels[i], p.probabilities[i]))
+            .collect();
+        let mut notes = Vec::new();
+        if p.known_tokens == 0 {
+            notes.push("no known words: the model saw an empty sentence".to_string());
+        }
+        if p.truncated_tokens > 0 {
+            notes.push(format!(
+                "{} tokens past max_len {} ignored",
+                p.truncated_tokens, predictor.config.data.max_len
+            ));
+        }
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!("  ({})", notes.join("; "))
+        };
+        println!("{} → {}{notes}", p.text, top.join("  "));
+    }
+    Ok(())
+}

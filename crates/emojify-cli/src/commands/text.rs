@@ -1,0 +1,64 @@
+//! `emojify text`: append an emoji to each sentence of a message.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use emojify_train::BackendKind;
+use emojify_train::predict::Predictor;
+use emojify_train::run_dir::RunDir;
+
+use crate::progress::Terminal;
+
+#[derive(Args)]
+pub struct TextArgs {
+    /// A run directory; default: the newest run under `runs/`.
+    #[arg(long)]
+    run: Option<PathBuf>,
+    /// One JSON object per sentence instead of the annotated message.
+    #[arg(long)]
+    json: bool,
+    /// Backend: ndarray, flex or wgpu (default: the run's).
+    #[arg(long)]
+    backend: Option<BackendKind>,
+    /// The message; read from stdin when not given.
+    message: Option<String>,
+}
+
+pub fn run(args: TextArgs) -> anyhow::Result<()> {
+    let run = match args.run {
+        Some(dir) => dir,
+        None => RunDir::latest(Path::new("runs"))?.path().to_path_buf(),
+    };
+    let predictor = Predictor::from_run(&run, args.backend, &Terminal::stderr())?;
+    let message = match args.message {
+        Some(m) => m,
+        None => std::io::read_to_string(std::io::stdin()).context("reading stdin")?,
+    };
+    // Lines stay lines; sentences within a line are classified one by one.
+    let lines: Vec<Vec<String>> = message
+        .lines()
+        .map(|line| {
+            emojify_data::split_sentences(line)
+                .into_iter()
+                .map(str::to_string)
+                .collect()
+        })
+        .collect();
+    let sentences: Vec<String> = lines.iter().flatten().cloned().collect();
+    let predictions = predictor.predict(&sentences)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&predictions)?);
+        return Ok(());
+    }
+    let mut predictions = predictions.iter();
+    for line in &lines {
+        let annotated: Vec<String> = line
+            .iter()
+            .zip(predictions.by_ref())
+            .map(|(sentence, p)| format!("{sentence} {}", p.display))
+            .collect();
+        println!("{}", annotated.join(" "));
+    }
+    Ok(())
+}

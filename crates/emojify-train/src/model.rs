@@ -1,0 +1,49 @@
+//! A freshly initialised model for a config: the config's model section mapped onto the model
+//! crate's builders, with the input layer (embedding or numeric steps) the data kind needs.
+
+use burn::prelude::*;
+use emojify_data::Embeddings;
+use emojify_model::{Classifier, InputLayer, LstmClassifierConfig, MeanEmbeddingConfig, MlpConfig};
+
+use crate::config::{DataKind, ModelConfig, RunConfig};
+use crate::embedding::embedding_tensor;
+
+/// A freshly initialised model for the config.
+pub fn build_model(config: &RunConfig, embeddings: &Embeddings, device: &Device) -> Classifier {
+    let classes = config.num_classes();
+    let input = || match config.data.kind {
+        DataKind::SequenceCsv => InputLayer::Values { features: 1 },
+        DataKind::Emojiset | DataKind::TokensCsv => InputLayer::Embedding {
+            matrix: embedding_tensor(config, embeddings, device),
+            trainable: config.embedding.trainable,
+        },
+    };
+    match &config.model {
+        ModelConfig::MeanEmbedding {} => {
+            Classifier::MeanEmbedding(MeanEmbeddingConfig::new(classes).init(
+                embedding_tensor(config, embeddings, device),
+                config.seed,
+                device,
+            ))
+        }
+        ModelConfig::Lstm {
+            hidden,
+            layers,
+            dropout,
+            state,
+        } => Classifier::Lstm(
+            LstmClassifierConfig::new(classes)
+                .with_hidden(*hidden)
+                .with_layers(*layers)
+                .with_dropout(*dropout)
+                .with_state(*state)
+                .init(input(), config.seed, device),
+        ),
+        ModelConfig::Mlp { hidden, dropout } => Classifier::Mlp(
+            MlpConfig::new(classes, config.data.max_len)
+                .with_hidden(*hidden)
+                .with_dropout(*dropout)
+                .init(input(), config.seed, device),
+        ),
+    }
+}
