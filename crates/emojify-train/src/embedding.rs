@@ -9,7 +9,7 @@ use emojify_data::{DataDir, Embeddings, Observer, SequenceCsv};
 use rand::SeedableRng;
 
 use crate::config::{DataKind, EmbeddingInit, RunConfig};
-use crate::splits::read_sequence;
+use crate::files::read_sequence;
 
 /// The input vocabulary and vectors the config names: the pretrained embedding (emojiset), one
 /// built from the training file's tokens (tokens-csv), or none (numeric sequences).

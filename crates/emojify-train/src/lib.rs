@@ -16,6 +16,7 @@ pub mod cv;
 pub mod embedding;
 pub mod eval;
 pub mod export;
+pub mod files;
 pub mod inference;
 pub mod metrics;
 pub mod model;

@@ -29,17 +29,31 @@ pub struct Predictor {
 }
 
 /// One classified sentence.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Prediction {
     pub text: String,
     pub label: usize,
+    /// The label as shown (the emoji, for EMOJISET).
     pub display: String,
+    /// The label's name (`data.label_names`, else `display`).
+    pub name: String,
     pub probability: f32,
     pub probabilities: Vec<f32>,
+    /// The `k` most probable labels, most probable first.
+    pub top: Vec<Ranked>,
     /// Tokens the model saw (after OOV handling and truncation).
     pub known_tokens: usize,
     pub oov_tokens: usize,
     pub truncated_tokens: usize,
+}
+
+/// One label of a [`Prediction`]'s top-k.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ranked {
+    pub label: usize,
+    pub display: String,
+    pub name: String,
+    pub probability: f32,
 }
 
 impl Predictor {
@@ -105,17 +119,34 @@ impl Predictor {
         encode(&self.config, &self.embeddings, text)
     }
 
-    /// Classifies each sentence. Empty, all-unknown and overlong sentences are handled: the
-    /// counts in each [`Prediction`] say what the model actually saw.
+    /// Classifies each sentence (top-1). Empty, all-unknown and overlong sentences are handled:
+    /// the counts in each [`Prediction`] say what the model actually saw.
     pub fn predict(&self, texts: &[String]) -> anyhow::Result<Vec<Prediction>> {
-        let encoded: Vec<_> = texts
+        self.predict_top(texts, 1)
+    }
+
+    /// [`Self::predict`] with the `k` most probable labels in each prediction's `top`.
+    pub fn predict_top(&self, texts: &[String], k: usize) -> anyhow::Result<Vec<Prediction>> {
+        let encoded = self.encode_all(texts)?;
+        self.classify(texts, encoded, k)
+    }
+
+    /// Encodes every text; an error names the input (1-based) it is about.
+    pub fn encode_all(&self, texts: &[String]) -> anyhow::Result<Vec<emojify_data::Encoded>> {
+        texts
             .iter()
             .enumerate()
-            .map(|(i, t)| {
-                encode(&self.config, &self.embeddings, t)
-                    .with_context(|| format!("input {}", i + 1))
-            })
-            .collect::<anyhow::Result<_>>()?;
+            .map(|(i, t)| self.encode(t).with_context(|| format!("input {}", i + 1)))
+            .collect()
+    }
+
+    /// Classifies texts already encoded by [`Self::encode_all`], in one batched pass.
+    pub fn classify(
+        &self,
+        texts: &[String],
+        encoded: Vec<emojify_data::Encoded>,
+        k: usize,
+    ) -> anyhow::Result<Vec<Prediction>> {
         let probs = probabilities(&self.model, &encoded, &self.device)?;
         Ok(texts
             .iter()
@@ -127,7 +158,9 @@ impl Predictor {
                     text: text.clone(),
                     label,
                     display: self.config.data.labels[label].clone(),
+                    name: self.config.class_name(label).to_string(),
                     probability: p[label],
+                    top: self.ranked(&p, k),
                     probabilities: p,
                     known_tokens: e.length,
                     oov_tokens: e.oov,
@@ -136,4 +169,55 @@ impl Predictor {
             })
             .collect())
     }
+
+    /// The `k` most probable labels of `probabilities`.
+    fn ranked(&self, probabilities: &[f32], k: usize) -> Vec<Ranked> {
+        let mut order: Vec<usize> = (0..probabilities.len()).collect();
+        order.sort_by(|&a, &b| probabilities[b].total_cmp(&probabilities[a]));
+        order
+            .into_iter()
+            .take(k)
+            .map(|i| Ranked {
+                label: i,
+                display: self.config.data.labels[i].clone(),
+                name: self.config.class_name(i).to_string(),
+                probability: probabilities[i],
+            })
+            .collect()
+    }
+
+    /// The number of classes the model tells apart.
+    pub fn classes(&self) -> usize {
+        self.config.num_classes()
+    }
+}
+
+/// A message as `emojify text` reads it: its lines, each split into sentences.
+pub fn message_sentences(message: &str) -> Vec<Vec<String>> {
+    message
+        .lines()
+        .map(|line| {
+            emojify_data::split_sentences(line)
+                .into_iter()
+                .map(str::to_string)
+                .collect()
+        })
+        .collect()
+}
+
+/// The message with each sentence followed by its prediction's label; lines stay lines.
+/// `predictions` are the sentences' of [`message_sentences`], in order.
+pub fn annotate(lines: &[Vec<String>], predictions: &[Prediction]) -> String {
+    let mut predictions = predictions.iter();
+    lines
+        .iter()
+        .map(|line| {
+            line.iter()
+                .zip(predictions.by_ref())
+                .map(|(sentence, p)| format!("{sentence} {}", p.display))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -3,12 +3,12 @@
 //! tokens, truncation). Encoding free text at prediction time is the same [`encode`].
 
 use emojify_data::{
-    DataDir, Embeddings, Encoded, Example, LabelledCsv, Observer, RowError, SequenceCsv, StepKind,
-    read_sequence_csv, tokenize,
+    DataDir, Embeddings, Encoded, Example, LabelledCsv, Observer, RowError, SequenceCsv, tokenize,
 };
 
 use crate::config::{DataKind, RunConfig};
 use crate::embedding::{embeddings_for_vocabulary, load_embeddings, training_vocabulary};
+use crate::files::read_sequence;
 
 /// One split, tokenized and encoded, with what was lost on the way.
 #[derive(Debug, Clone)]
@@ -169,28 +169,6 @@ fn sequence_split(
         skipped_rows: csv.skipped.len(),
         neighbours: None,
     })
-}
-
-fn step_kind(config: &RunConfig) -> StepKind {
-    if config.data.kind == DataKind::SequenceCsv {
-        StepKind::Numbers
-    } else {
-        StepKind::Tokens
-    }
-}
-
-pub(crate) fn read_sequence(
-    config: &RunConfig,
-    path: &std::path::Path,
-) -> anyhow::Result<SequenceCsv> {
-    let dir = DataDir::new(config.data_dir.as_deref());
-    let path = dir.resolve(path)?;
-    Ok(read_sequence_csv(
-        &path,
-        step_kind(config),
-        &config.data.labels,
-        config.data.bad_rows,
-    )?)
 }
 
 /// Reads both splits of the config's data set.

@@ -51,19 +51,16 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     } else {
         args.sentences
     };
-    let predictions = predictor.predict(&sentences)?;
+    let predictions = predictor.predict_top(&sentences, args.top_k as usize)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&predictions)?);
         return Ok(());
     }
-    let labels = &predictor.config.data.labels;
     for p in &predictions {
-        let mut ranked: Vec<usize> = (0..p.probabilities.len()).collect();
-        ranked.sort_by(|&a, &b| p.probabilities[b].total_cmp(&p.probabilities[a]));
-        let top: Vec<String> = ranked
+        let top: Vec<String> = p
+            .top
             .iter()
-            .take(args.top_k as usize)
-            .map(|&i| format!("{} {:.3}", labels[i], p.probabilities[i]))
+            .map(|r| format!("{} {:.3}", r.display, r.probability))
             .collect();
         let mut notes = Vec::new();
         if p.known_tokens == 0 {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 use emojify_train::BackendKind;
-use emojify_train::predict::Predictor;
+use emojify_train::predict::{Predictor, annotate, message_sentences};
 use emojify_train::run_dir::RunDir;
 
 use crate::progress::Terminal;
@@ -36,29 +36,13 @@ pub fn run(args: TextArgs) -> anyhow::Result<()> {
         None => std::io::read_to_string(std::io::stdin()).context("reading stdin")?,
     };
     // Lines stay lines; sentences within a line are classified one by one.
-    let lines: Vec<Vec<String>> = message
-        .lines()
-        .map(|line| {
-            emojify_data::split_sentences(line)
-                .into_iter()
-                .map(str::to_string)
-                .collect()
-        })
-        .collect();
+    let lines = message_sentences(&message);
     let sentences: Vec<String> = lines.iter().flatten().cloned().collect();
     let predictions = predictor.predict(&sentences)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&predictions)?);
-        return Ok(());
-    }
-    let mut predictions = predictions.iter();
-    for line in &lines {
-        let annotated: Vec<String> = line
-            .iter()
-            .zip(predictions.by_ref())
-            .map(|(sentence, p)| format!("{sentence} {}", p.display))
-            .collect();
-        println!("{}", annotated.join(" "));
+    } else if !lines.is_empty() {
+        println!("{}", annotate(&lines, &predictions));
     }
     Ok(())
 }

@@ -97,7 +97,7 @@ impl FusedLstm {
     /// the layer gets each distinct token's vector once ([`op::layer_indexed`]) and
     /// projects it once per batch: padding and repeated words cost one row, and the per-step
     /// product shrinks to the recurrent one. Elsewhere, and for batches of thousands of mostly
-    /// distinct words ([`use_table`]), the embedded sequence goes through
+    /// distinct words (`use_table`), the embedded sequence goes through
     /// [`Self::forward_time_major`].
     pub fn forward_ids(&self, embedding: &Embedding, ids: Tensor<2, Int>) -> Tensor<3> {
         let device = ids.device();

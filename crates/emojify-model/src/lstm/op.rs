@@ -145,7 +145,7 @@ fn check_weights(what: &str, input: usize, w_ih: &Tensor<2>, bias: &Tensor<1>, w
 
 /// [`layer`] with the input given as distinct rows `x_rows [U, in]` and `ids`, time-major
 /// `[T · B]`, saying which row each position is (each < U) → `[T, B, H]`. Each distinct
-/// row's projection is computed once (see [`Indexed`]). Call only where [`available`] says so.
+/// row's projection is computed once (see [`super::cpu::Indexed`]). Call only where [`available`] says so.
 pub fn layer_indexed(
     x_rows: Tensor<2>,
     ids: Vec<u32>,

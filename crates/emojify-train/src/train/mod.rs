@@ -1,4 +1,4 @@
-//! Training a run: data, model and optimizer assembled, the epochs run ([`epoch`]), evaluation
+//! Training a run: data, model and optimizer assembled, the epochs run (`epoch`), evaluation
 //! after each, checkpoints, and everything written to the run directory. Progress and results go
 //! to a [`Reporter`], not to the terminal.
 

@@ -16,7 +16,7 @@ pub fn backward(d_hs: &[f32], saved: &Saved, w: Weights<'_>, d: Dims, need_x: bo
     backward_with(d_hs, saved, w, d, need_x).0
 }
 
-/// [`backward`] of [`forward_indexed`]: the input's gradient (with `need_x`) is per row,
+/// [`backward`] of [`super::forward_indexed`]: the input's gradient (with `need_x`) is per row,
 /// `[U, in]`, summed over the positions using it.
 pub fn backward_indexed(
     d_hs: &[f32],

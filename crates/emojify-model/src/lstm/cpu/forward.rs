@@ -10,7 +10,7 @@ use super::rows::{Shared, row_groups, rows_of};
 use super::{Dims, Indexed, Saved, Table, Weights, check_index, simd};
 
 /// Runs the layer from a zero state and returns every step's hidden state `[T, B, H]`, and
-/// with `save` what [`backward`] needs. Batch rows are independent, so the batch is split into
+/// with `save` what [`super::backward`] needs. Batch rows are independent, so the batch is split into
 /// one group of rows per thread, each running all steps on its own — no synchronisation per
 /// step.
 pub fn forward(x: Vec<f32>, w: Weights<'_>, d: Dims, save: bool) -> (Vec<f32>, Option<Saved>) {

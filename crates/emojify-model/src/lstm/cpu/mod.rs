@@ -6,8 +6,8 @@
 //! Layout is time-major and gates are fused as in [`crate::lstm::FusedLstm`]: `x [T, B, in]`,
 //! `w_ih [in, 4H]`, `bias [4H]`, `w_hh [H, 4H]`, gate order i, f, g, o.
 //!
-//! Where the kernels divide: [`forward`] and [`backward`] passes, the per-thread [`rows`] groups,
-//! the [`gemm`] wrapper and the [`simd`] element-wise steps; [`backend`] binds them to burn's
+//! Where the kernels divide: [`forward`] and [`backward`] passes, the per-thread `rows` groups,
+//! the `gemm` wrapper and the `simd` element-wise steps; `backend` binds them to burn's
 //! flex and ndarray tensors.
 
 mod backend;
