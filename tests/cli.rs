@@ -426,3 +426,84 @@ fn sweep_trains_every_seed_and_summarises_them() {
     let png = std::fs::read(&plot).expect("sweep plot written");
     assert!(png.starts_with(b"\x89PNG"), "not a PNG");
 }
+
+/// `emojify eval` on the messages dev half: every figure is consistent with the others, the
+/// plots are written, and a missing file names every place searched.
+#[test]
+fn eval_reports_scores_confusion_calibration_and_mislabelled_messages() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let run = small_run(dir.path());
+    let data = common::root().join("data/messages/dev.csv");
+    let plots = dir.path().join("plots");
+    let (ok, out, err) = emojify(&[
+        "eval",
+        "--run",
+        run.to_str().expect("utf8"),
+        "--data",
+        data.to_str().expect("utf8"),
+        "--json",
+        "--plot",
+        plots.to_str().expect("utf8"),
+    ]);
+    assert!(ok, "{err}");
+    let e: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(e["examples"], 165);
+    let confusion: Vec<Vec<u64>> = serde_json::from_value(e["confusion"].clone()).expect("matrix");
+    assert_eq!(confusion.iter().flatten().sum::<u64>(), 165);
+    let right: u64 = (0..5).map(|i| confusion[i][i]).sum();
+    let accuracy = e["accuracy"].as_f64().expect("accuracy");
+    assert!((accuracy - right as f64 / 165.0).abs() < 1e-12);
+    assert_eq!(
+        e["mislabelled"].as_array().map(Vec::len),
+        Some(165 - right as usize)
+    );
+    let classes = e["classes"].as_array().expect("classes");
+    assert_eq!(classes.len(), 5);
+    for (i, c) in classes.iter().enumerate() {
+        assert_eq!(c["support"], 33, "{c}");
+        let recall = confusion[i][i] as f64 / 33.0;
+        assert!(
+            (c["recall"].as_f64().unwrap_or(-1.0) - recall).abs() < 1e-12,
+            "{c}"
+        );
+    }
+    let bins = e["calibration"].as_array().expect("bins");
+    assert_eq!(
+        bins.iter()
+            .map(|b| b["count"].as_u64().unwrap_or(0))
+            .sum::<u64>(),
+        165
+    );
+    let ece = e["ece"].as_f64().expect("ece");
+    assert!((0.0..=1.0).contains(&ece), "{ece}");
+    for png in ["confusion.png", "reliability.png"] {
+        let bytes = std::fs::read(plots.join(png)).expect(png);
+        assert!(
+            bytes.starts_with(b"\x89PNG") && bytes.len() > 5_000,
+            "{png}"
+        );
+    }
+    let (ok, text, _) = emojify(&[
+        "eval",
+        "--run",
+        run.to_str().expect("utf8"),
+        "--data",
+        data.to_str().expect("utf8"),
+    ]);
+    assert!(ok);
+    assert!(
+        text.contains("expected calibration error") && text.contains("mislabelled ("),
+        "{text}"
+    );
+    let (ok, _, err) = emojify(&[
+        "eval",
+        "--run",
+        run.to_str().expect("utf8"),
+        "--data",
+        "no/such.csv",
+    ]);
+    assert!(
+        !ok && err.contains("no/such.csv") && err.contains("shared/data"),
+        "{err}"
+    );
+}

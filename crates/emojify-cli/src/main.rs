@@ -10,7 +10,10 @@ use std::path::Path;
 
 use clap::{Parser, Subcommand};
 
-use commands::{bench, cv, data, export, predict, summary, sweep, text, train, vectors};
+use commands::{
+    bench, bench_serve, cv, data, eval, export, predict, serve, summary, sweep, text, train,
+    vectors,
+};
 
 #[derive(Parser)]
 #[command(
@@ -31,6 +34,8 @@ enum Command {
     Predict(predict::PredictArgs),
     /// Append an emoji to each sentence of a message (argument, or stdin when none is given).
     Text(text::TextArgs),
+    /// Score a trained run on a labelled file: accuracy, per-class F1, confusion, calibration.
+    Eval(eval::EvalArgs),
     /// Train the same config over several seeds and print a min/median/max accuracy table.
     Sweep(sweep::SweepArgs),
     /// Choose dropout, learning rate, batch size, weight averaging and epochs by k-fold
@@ -43,6 +48,11 @@ enum Command {
     /// One backend of `emojify bench`, in its own process (internal).
     #[command(hide = true)]
     BenchWorker(bench::WorkerArgs),
+    /// Serve a trained run: a JSON API and a web page that emojify text as you type.
+    Serve(serve::ServeArgs),
+    /// Measure the server under load (loopback only), with and without batching, beside a
+    /// PyTorch baseline server.
+    BenchServe(bench_serve::BenchServeArgs),
     /// Export a trained run for other tools: safetensors (PyTorch layout) and/or ONNX.
     Export(export::ExportArgs),
     /// Inspect and debias word vectors: similarity, nearest words, analogies, bias.
@@ -66,11 +76,14 @@ fn main() {
         Command::Train(args) => train::run(args),
         Command::Predict(args) => predict::run(args),
         Command::Text(args) => text::run(args),
+        Command::Eval(args) => eval::run(args),
         Command::Sweep(args) => sweep::run(args),
         Command::Cv(args) => cv::run(args),
         Command::Summary(args) => summary::run(args),
         Command::Bench(args) => bench::run(args),
         Command::BenchWorker(args) => bench::worker(args),
+        Command::Serve(args) => serve::run(args),
+        Command::BenchServe(args) => bench_serve::run(args),
         Command::Export(args) => export::run(args),
         Command::Vectors(args) => vectors::run(args),
         Command::Data { action } => data::run(action),

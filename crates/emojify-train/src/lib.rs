@@ -15,6 +15,7 @@ pub mod config;
 pub mod cv;
 pub mod embedding;
 pub mod eval;
+pub mod evaluate;
 pub mod export;
 pub mod files;
 pub mod inference;

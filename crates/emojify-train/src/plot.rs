@@ -1,5 +1,5 @@
-//! PNG plots: a run's loss and accuracy curves and test confusion matrix, benchmark bars, and
-//! cross-validation curves.
+//! PNG plots: a run's loss and accuracy curves and test confusion matrix, benchmark bars,
+//! cross-validation curves and reliability diagrams.
 //!
 //! Text is drawn with `ab_glyph` from a TrueType font found on the system (DejaVu Sans on
 //! Debian; `$EMOJIFY_FONT` overrides), so no font library is needed at build time.
@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use crate::evaluate::CalibrationBin;
 use crate::metrics::EpochMetrics;
 
 const FONT_PATHS: [&str; 6] = [
@@ -220,6 +221,70 @@ pub fn confusion_png(
                     .map_err(s)?;
             }
         }
+        root.present().map_err(s)
+    })
+}
+
+/// A reliability diagram: each confidence bin's accuracy as a bar beside the diagonal a
+/// calibrated model would follow, with the bin's example count written on it.
+pub fn reliability_png(bins: &[CalibrationBin], title: &str, path: &Path) -> anyhow::Result<()> {
+    render_png(path, (640, 600), |root| {
+        root.fill(&WHITE).map_err(s)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(55)
+            .build_cartesian_2d(0.0..1.0, 0.0..1.0)
+            .map_err(s)?;
+        chart
+            .configure_mesh()
+            .x_desc("confidence (top probability)")
+            .y_desc("accuracy")
+            .draw()
+            .map_err(s)?;
+        chart
+            .draw_series(bins.iter().filter(|b| b.count > 0).map(|b| {
+                Rectangle::new(
+                    [(b.lower + 0.005, 0.0), (b.upper - 0.005, b.accuracy)],
+                    RGBColor(30, 110, 200).mix(0.75).filled(),
+                )
+            }))
+            .map_err(s)?
+            .label("accuracy per bin")
+            .legend(|(x, y)| {
+                Rectangle::new(
+                    [(x, y - 5), (x + 12, y + 5)],
+                    RGBColor(30, 110, 200).filled(),
+                )
+            });
+        for b in bins.iter().filter(|b| b.count > 0) {
+            let style = TextStyle::from(("sans-serif", 14).into_font())
+                .pos(Pos::new(HPos::Center, VPos::Bottom));
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    b.count.to_string(),
+                    ((b.lower + b.upper) / 2.0, (b.accuracy + 0.01).min(0.97)),
+                    style,
+                )))
+                .map_err(s)?;
+        }
+        chart
+            .draw_series(LineSeries::new(
+                [(0.0, 0.0), (1.0, 1.0)],
+                RED.stroke_width(2),
+            ))
+            .map_err(s)?
+            .label("perfect calibration")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 12, y)], RED.stroke_width(2)));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .draw()
+            .map_err(s)?;
         root.present().map_err(s)
     })
 }

@@ -47,6 +47,17 @@ pub struct Prediction {
     pub truncated_tokens: usize,
 }
 
+impl From<TrainedRun> for Predictor {
+    fn from(run: TrainedRun) -> Self {
+        Predictor {
+            config: run.config,
+            embeddings: run.embeddings,
+            model: run.model,
+            device: run.device,
+        }
+    }
+}
+
 /// One label of a [`Prediction`]'s top-k.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Ranked {
@@ -63,13 +74,7 @@ impl Predictor {
         backend: Option<BackendKind>,
         obs: &dyn Observer,
     ) -> anyhow::Result<Self> {
-        let run = TrainedRun::open(dir, backend, obs)?;
-        Ok(Predictor {
-            config: run.config,
-            embeddings: run.embeddings,
-            model: run.model,
-            device: run.device,
-        })
+        Ok(TrainedRun::open(dir, backend, obs)?.into())
     }
 
     /// Loads an `emojify export` safetensors file: the config and vocabulary identity come from

@@ -24,6 +24,8 @@ pub struct TrainedRun {
     /// The trained model on `device`, for inference.
     pub model: Classifier,
     pub device: Device,
+    /// The backend `device` belongs to.
+    pub backend: BackendKind,
 }
 
 impl TrainedRun {
@@ -37,9 +39,8 @@ impl TrainedRun {
         let config = RunConfig::load(&run.file(run_dir::CONFIG_FILE))?;
         let embeddings = run_embeddings(&run, &config, obs)?;
         check_integrity(&run, &config, &embeddings)?;
-        let device = backend
-            .unwrap_or(config.backend)
-            .device(config.wgpu_device)?;
+        let backend = backend.unwrap_or(config.backend);
+        let device = backend.device(config.wgpu_device)?;
         let mut model = build_model(&config, &embeddings, &device);
         load_weights(
             &mut model,
@@ -52,6 +53,7 @@ impl TrainedRun {
             embeddings,
             model,
             device,
+            backend,
         })
     }
 }

@@ -100,7 +100,8 @@ impl RunDir {
 }
 
 /// `YYYYMMDD-HHMMSS` in UTC.
-fn utc_stamp(t: std::time::SystemTime) -> String {
+/// `t` as `YYYYMMDD-HHMMSS` in UTC (the run directories' suffix).
+pub fn utc_stamp(t: std::time::SystemTime) -> String {
     let secs = t
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

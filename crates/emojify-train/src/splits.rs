@@ -209,6 +209,30 @@ pub fn load_splits(
     Ok((train, test))
 }
 
+/// Any labelled file the config's reader accepts (EMOJISET's `sentence,label`, or a
+/// `class,0,…,N` file), encoded for the run: a path that exists is read as given, anything else
+/// through the data-directory lookup.
+pub fn load_file(
+    config: &RunConfig,
+    embeddings: &Embeddings,
+    path: &std::path::Path,
+    obs: &dyn Observer,
+) -> anyhow::Result<Split> {
+    let found = if path.is_file() {
+        std::path::absolute(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+    } else {
+        DataDir::new(config.data_dir.as_deref()).resolve(path)?
+    };
+    if config.data.kind == DataKind::Emojiset {
+        let csv =
+            emojify_data::read_labelled_csv(&found, config.num_classes(), config.data.bad_rows)?;
+        split("eval", csv, config, embeddings, obs)
+    } else {
+        let csv = read_sequence(config, &found)?;
+        sequence_split("eval", csv, config, embeddings, obs)
+    }
+}
+
 /// The embeddings and both splits, each data file read once: a tokens-csv vocabulary is built
 /// from the same read of the training file that becomes the training split.
 pub fn load_data(

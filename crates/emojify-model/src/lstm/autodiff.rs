@@ -41,19 +41,8 @@ impl<B: LstmLayer, C: CheckpointStrategy> LstmLayer for Autodiff<B, C> {
         w_hh: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, LstmSaved<Self>) {
         let [x, w_ih, bias, w_hh] = [x, w_ih, bias, w_hh].map(Self::inner);
-        let (hs, s) = B::lstm_layer_forward(x, index, w_ih, bias, w_hh);
-        let saved = LstmSaved {
-            x: Self::from_inner(s.x),
-            w_ih: Self::from_inner(s.w_ih),
-            bias: Self::from_inner(s.bias),
-            w_hh: Self::from_inner(s.w_hh),
-            hs: Self::from_inner(s.hs),
-            gates: Self::from_inner(s.gates),
-            cells: Self::from_inner(s.cells),
-            cells_tanh: Self::from_inner(s.cells_tanh),
-            index: s.index,
-        };
-        (Self::from_inner(hs), saved)
+        let (hs, saved) = B::lstm_layer_forward(x, index, w_ih, bias, w_hh);
+        (Self::from_inner(hs), saved.map(Self::from_inner))
     }
 
     /// The inner backend's backward, outside the graph (see [`Self::lstm_layer_forward`]).
@@ -67,18 +56,8 @@ impl<B: LstmLayer, C: CheckpointStrategy> LstmLayer for Autodiff<B, C> {
         FloatTensor<Self>,
         FloatTensor<Self>,
     ) {
-        let saved = LstmSaved {
-            x: Self::inner(s.x),
-            w_ih: Self::inner(s.w_ih),
-            bias: Self::inner(s.bias),
-            w_hh: Self::inner(s.w_hh),
-            hs: Self::inner(s.hs),
-            gates: Self::inner(s.gates),
-            cells: Self::inner(s.cells),
-            cells_tanh: Self::inner(s.cells_tanh),
-            index: s.index,
-        };
-        let (dx, dw_ih, dbias, dw_hh) = B::lstm_layer_backward(saved, Self::inner(d_hs), need_x);
+        let (dx, dw_ih, dbias, dw_hh) =
+            B::lstm_layer_backward(s.map(Self::inner), Self::inner(d_hs), need_x);
         (
             dx.map(Self::from_inner),
             Self::from_inner(dw_ih),

@@ -75,6 +75,24 @@ pub struct LstmSaved<B: Backend> {
     pub index: Option<RowIndex>,
 }
 
+impl<B: Backend> LstmSaved<B> {
+    /// The same state with every tensor passed through `f` (onto another backend type, such
+    /// as autodiff's inner one).
+    pub fn map<C: Backend>(self, f: impl Fn(FloatTensor<B>) -> FloatTensor<C>) -> LstmSaved<C> {
+        LstmSaved {
+            x: f(self.x),
+            w_ih: f(self.w_ih),
+            bias: f(self.bias),
+            w_hh: f(self.w_hh),
+            hs: f(self.hs),
+            gates: f(self.gates),
+            cells: f(self.cells),
+            cells_tanh: f(self.cells_tanh),
+            index: self.index,
+        }
+    }
+}
+
 /// Which input row each position of a `[T, B]` batch is, time-major.
 #[derive(Debug, Clone)]
 pub struct RowIndex {

@@ -1,0 +1,291 @@
+//! A trained run scored on any labelled file: accuracy, per-class precision / recall / F1, the
+//! confusion matrix, calibration (expected calibration error over confidence bins, and the
+//! bins for a reliability diagram) and the mislabelled examples with their probabilities.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use emojify_data::Observer;
+use serde::Serialize;
+
+use crate::eval::{accuracy, argmax, confusion, format_confusion};
+use crate::inference::{predicted, probabilities};
+use crate::run::TrainedRun;
+use crate::splits::load_file;
+
+/// Bins of the reliability diagram (equal width over the top probability).
+pub const CALIBRATION_BINS: usize = 10;
+
+/// One class's scores (as a one-vs-rest problem).
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassScore {
+    pub label: usize,
+    pub display: String,
+    pub name: String,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    /// Examples of this class in the file.
+    pub support: usize,
+}
+
+/// The examples whose top probability fell in `[lower, upper)`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CalibrationBin {
+    pub lower: f64,
+    pub upper: f64,
+    pub count: usize,
+    /// Mean top probability (0 when empty).
+    pub confidence: f64,
+    /// Share of them predicted right (0 when empty).
+    pub accuracy: f64,
+}
+
+/// A wrongly predicted example.
+#[derive(Debug, Clone, Serialize)]
+pub struct Mislabelled {
+    pub line: u64,
+    pub text: String,
+    pub expected: String,
+    pub predicted: String,
+    /// Probability of the predicted label.
+    pub probability: f32,
+    pub probabilities: Vec<f32>,
+}
+
+/// Everything `emojify eval` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    pub run: String,
+    pub file: String,
+    pub examples: usize,
+    pub accuracy: f64,
+    pub macro_f1: f64,
+    pub classes: Vec<ClassScore>,
+    /// `confusion[expected][predicted]`.
+    pub confusion: Vec<Vec<usize>>,
+    /// Expected calibration error: Σ over bins of (bin share) · |accuracy − confidence|.
+    pub ece: f64,
+    pub calibration: Vec<CalibrationBin>,
+    pub mislabelled: Vec<Mislabelled>,
+    pub oov_tokens: usize,
+    pub truncated: usize,
+    pub skipped_rows: usize,
+}
+
+/// Scores `run` on the labelled file at `path`.
+pub fn evaluate(run: &TrainedRun, path: &Path, obs: &dyn Observer) -> anyhow::Result<Evaluation> {
+    let config = &run.config;
+    let split = load_file(config, &run.embeddings, path, obs)?;
+    anyhow::ensure!(!split.labels.is_empty(), "{}: no examples", path.display());
+    let probs = probabilities(&run.model, &split.encoded, &run.device)?;
+    let guesses = predicted(&probs);
+    let classes = config.num_classes();
+    let matrix = confusion(&split.labels, &guesses, classes);
+    let scores: Vec<ClassScore> = per_class(&matrix)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (precision, recall, f1, support))| ClassScore {
+            label: i,
+            display: config.data.labels[i].clone(),
+            name: config.class_name(i).to_string(),
+            precision,
+            recall,
+            f1,
+            support,
+        })
+        .collect();
+    let (ece, bins) = calibration(&probs, &split.labels, CALIBRATION_BINS);
+    let mislabelled = split
+        .examples
+        .iter()
+        .zip(&probs)
+        .zip(&split.labels)
+        .filter(|((_, p), label)| argmax(p) != **label)
+        .map(|((e, p), &label)| {
+            let guess = argmax(p);
+            Mislabelled {
+                line: e.line,
+                text: e.text.clone(),
+                expected: config.data.labels[label].clone(),
+                predicted: config.data.labels[guess].clone(),
+                probability: p[guess],
+                probabilities: p.clone(),
+            }
+        })
+        .collect();
+    Ok(Evaluation {
+        run: run.dir.path().display().to_string(),
+        file: path.display().to_string(),
+        examples: split.labels.len(),
+        accuracy: accuracy(&split.labels, &guesses),
+        macro_f1: scores.iter().map(|c| c.f1).sum::<f64>() / classes.max(1) as f64,
+        classes: scores,
+        confusion: matrix,
+        ece,
+        calibration: bins,
+        mislabelled,
+        oov_tokens: split.oov_tokens(),
+        truncated: split.truncated(),
+        skipped_rows: split.skipped_rows,
+    })
+}
+
+/// `(precision, recall, F1, support)` of each class from `matrix[expected][predicted]`; a
+/// score with an empty denominator is 0.
+pub fn per_class(matrix: &[Vec<usize>]) -> Vec<(f64, f64, f64, usize)> {
+    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    (0..matrix.len())
+        .map(|c| {
+            let tp = matrix[c][c];
+            let support: usize = matrix[c].iter().sum();
+            let predicted: usize = matrix.iter().map(|row| row[c]).sum();
+            let (p, r) = (ratio(tp, predicted), ratio(tp, support));
+            let f1 = if p + r == 0.0 {
+                0.0
+            } else {
+                2.0 * p * r / (p + r)
+            };
+            (p, r, f1, support)
+        })
+        .collect()
+}
+
+/// Expected calibration error and the `bins` equal-width bins of the top probability.
+pub fn calibration(
+    probs: &[Vec<f32>],
+    labels: &[usize],
+    bins: usize,
+) -> (f64, Vec<CalibrationBin>) {
+    let bins = bins.max(1);
+    let mut sums = vec![(0usize, 0f64, 0usize); bins];
+    for (p, &label) in probs.iter().zip(labels) {
+        let guess = argmax(p);
+        let conf = f64::from(p[guess]);
+        let b = ((conf * bins as f64) as usize).min(bins - 1);
+        sums[b].0 += 1;
+        sums[b].1 += conf;
+        sums[b].2 += usize::from(guess == label);
+    }
+    let n = probs.len().max(1) as f64;
+    let mut ece = 0.0;
+    let out = sums
+        .into_iter()
+        .enumerate()
+        .map(|(b, (count, conf, right))| {
+            let (confidence, accuracy) = if count == 0 {
+                (0.0, 0.0)
+            } else {
+                (conf / count as f64, right as f64 / count as f64)
+            };
+            ece += count as f64 / n * (accuracy - confidence).abs();
+            CalibrationBin {
+                lower: b as f64 / bins as f64,
+                upper: (b + 1) as f64 / bins as f64,
+                count,
+                confidence,
+                accuracy,
+            }
+        })
+        .collect();
+    (ece, out)
+}
+
+impl Evaluation {
+    /// The report as text: headline figures, per-class table, confusion matrix, calibration
+    /// bins and the mislabelled examples.
+    pub fn text(&self, labels: &[String]) -> String {
+        let mut s = format!(
+            "{} on {} ({} examples): accuracy {:.4}, macro F1 {:.4}, expected calibration error {:.4}\n",
+            self.run, self.file, self.examples, self.accuracy, self.macro_f1, self.ece
+        );
+        let _ = writeln!(
+            s,
+            "{} out-of-vocabulary tokens, {} truncated, {} bad rows skipped\n",
+            self.oov_tokens, self.truncated, self.skipped_rows
+        );
+        s.push_str("| class | precision | recall | F1 | support |\n|---|---:|---:|---:|---:|\n");
+        for c in &self.classes {
+            let _ = writeln!(
+                s,
+                "| {} {} | {:.3} | {:.3} | {:.3} | {} |",
+                c.display, c.name, c.precision, c.recall, c.f1, c.support
+            );
+        }
+        let _ = write!(
+            s,
+            "\nconfusion matrix (rows expected, columns predicted):\n{}",
+            format_confusion(&self.confusion, labels)
+        );
+        s.push_str("\ncalibration (top probability bins):\n| bin | examples | confidence | accuracy |\n|---|---:|---:|---:|\n");
+        for b in self.calibration.iter().filter(|b| b.count > 0) {
+            let _ = writeln!(
+                s,
+                "| {:.1}–{:.1} | {} | {:.3} | {:.3} |",
+                b.lower, b.upper, b.count, b.confidence, b.accuracy
+            );
+        }
+        let _ = writeln!(s, "\nmislabelled ({}):", self.mislabelled.len());
+        for m in &self.mislabelled {
+            let probs: Vec<String> = m.probabilities.iter().map(|p| format!("{p:.2}")).collect();
+            let _ = writeln!(
+                s,
+                "  line {:>4}: expected {} got {} ({:.2}) [{}]  {}",
+                m.line,
+                m.expected,
+                m.predicted,
+                m.probability,
+                probs.join(" "),
+                m.text
+            );
+        }
+        s
+    }
+
+    /// `confusion.png` and `reliability.png` in `dir`.
+    pub fn plots(&self, dir: &Path, names: &[String]) -> anyhow::Result<()> {
+        let title = format!("{} (accuracy {:.3})", self.file, self.accuracy);
+        crate::plot::confusion_png(&self.confusion, names, &title, &dir.join("confusion.png"))?;
+        crate::plot::reliability_png(
+            &self.calibration,
+            &format!("{}: reliability, ECE {:.3}", self.file, self.ece),
+            &dir.join("reliability.png"),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_class_scores_follow_the_confusion_matrix() {
+        // Class 0: 2 of 3 right, and one of class 1 taken for 0.
+        let m = vec![vec![2, 1], vec![1, 4]];
+        let s = per_class(&m);
+        assert_eq!(s[0].3, 3);
+        assert!((s[0].0 - 2.0 / 3.0).abs() < 1e-12 && (s[0].1 - 2.0 / 3.0).abs() < 1e-12);
+        assert!((s[1].0 - 0.8).abs() < 1e-12 && (s[1].1 - 0.8).abs() < 1e-12);
+        assert_eq!(per_class(&[vec![0, 0], vec![0, 1]])[0], (0.0, 0.0, 0.0, 0));
+    }
+
+    #[test]
+    fn calibration_error_is_the_weighted_gap_between_confidence_and_accuracy() {
+        // Two examples at 0.95 (one right), two at 0.55 (both right).
+        let probs = vec![
+            vec![0.95, 0.05],
+            vec![0.95, 0.05],
+            vec![0.55, 0.45],
+            vec![0.45, 0.55],
+        ];
+        let (ece, bins) = calibration(&probs, &[0, 1, 0, 1], 10);
+        assert_eq!(bins.len(), 10);
+        assert_eq!((bins[9].count, bins[5].count), (2, 2));
+        assert!((bins[9].accuracy - 0.5).abs() < 1e-12);
+        let want = 0.5 * (0.95f32 as f64 - 0.5).abs() + 0.5 * (1.0 - 0.55f32 as f64).abs();
+        assert!((ece - want).abs() < 1e-9, "{ece} vs {want}");
+        // A perfectly confident, always right model is calibrated.
+        let (ece, _) = calibration(&[vec![1.0, 0.0]], &[0], 10);
+        assert_eq!(ece, 0.0);
+    }
+}
