@@ -1,4 +1,5 @@
 //! The `emojify` binary: errors are clear and name what is wrong, never a panic.
+//! (Past 500 lines: every command's error paths live together, beside the helpers they share.)
 
 mod common;
 

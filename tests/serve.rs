@@ -2,6 +2,7 @@
 //! `emojify predict` and `emojify text` do, every bad request gets the 4xx that says why, the
 //! server survives thousands of mixed concurrent requests, shuts down gracefully on SIGTERM,
 //! and the web page shows a suggestion in headless Chromium.
+//! (Past 500 lines: one server under test, started once per test, with its helpers.)
 
 mod common;
 

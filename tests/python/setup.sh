@@ -15,8 +15,10 @@ check='import torch, onnxruntime, safetensors, numpy'
 mkdir -p "$cache"
 exec 9>"$cache/pyref.lock"
 flock 9
-if [[ -x "$py" ]] && "$py" -m pip freeze 2>/dev/null | grep -qx "torch==2.15.0" \
-  && "$py" -c "$check" 2>/dev/null; then
+# The freeze is read whole before grep looks at it: `pip freeze | grep -q` under pipefail fails
+# whenever grep stops reading first (pip gets SIGPIPE), and the venv was rebuilt for nothing.
+frozen="$([[ -x "$py" ]] && "$py" -m pip freeze 2>/dev/null || true)"
+if grep -qx "torch==2.15.0" <<<"$frozen" && "$py" -c "$check" 2>/dev/null; then
   echo "$py"
   exit 0
 fi

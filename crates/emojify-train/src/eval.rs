@@ -1,4 +1,5 @@
-//! Accuracy, confusion matrices and their display.
+//! Accuracy, confusion matrices and their display, and the calibration bins of a reliability
+//! diagram.
 
 /// `matrix[expected][predicted]` counts.
 pub fn confusion(labels: &[usize], predicted: &[usize], classes: usize) -> Vec<Vec<usize>> {
@@ -61,6 +62,18 @@ fn pad(s: &str, width: usize) -> String {
         })
         .sum();
     format!("{}{s}", " ".repeat(width.saturating_sub(cols)))
+}
+
+/// The examples whose top probability fell in `[lower, upper)`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CalibrationBin {
+    pub lower: f64,
+    pub upper: f64,
+    pub count: usize,
+    /// Mean top probability (0 when empty).
+    pub confidence: f64,
+    /// Share of them predicted right (0 when empty).
+    pub accuracy: f64,
 }
 
 #[cfg(test)]

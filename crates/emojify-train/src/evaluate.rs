@@ -8,6 +8,7 @@ use std::path::Path;
 use emojify_data::Observer;
 use serde::Serialize;
 
+pub use crate::eval::CalibrationBin;
 use crate::eval::{accuracy, argmax, confusion, format_confusion};
 use crate::inference::{predicted, probabilities};
 use crate::run::TrainedRun;
@@ -27,18 +28,6 @@ pub struct ClassScore {
     pub f1: f64,
     /// Examples of this class in the file.
     pub support: usize,
-}
-
-/// The examples whose top probability fell in `[lower, upper)`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CalibrationBin {
-    pub lower: f64,
-    pub upper: f64,
-    pub count: usize,
-    /// Mean top probability (0 when empty).
-    pub confidence: f64,
-    /// Share of them predicted right (0 when empty).
-    pub accuracy: f64,
 }
 
 /// A wrongly predicted example.

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::evaluate::CalibrationBin;
+use crate::eval::CalibrationBin;
 use crate::metrics::EpochMetrics;
 
 const FONT_PATHS: [&str; 6] = [
