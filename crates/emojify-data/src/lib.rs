@@ -11,6 +11,7 @@ pub mod embeddings;
 pub mod error;
 pub mod fetch;
 pub mod hash;
+pub mod normalize;
 pub mod observe;
 pub mod paths;
 pub mod sentences;

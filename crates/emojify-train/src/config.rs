@@ -73,6 +73,10 @@ pub struct DataConfig {
     /// Optional plain names of the classes, for CSV/JSON output.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub label_names: Vec<String>,
+    /// Bring text as people type it to the words GloVe and the training set know (emoticons,
+    /// clitics, slang, repeated letters, punctuation dropped: `emojify_data::normalize`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub normalize: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

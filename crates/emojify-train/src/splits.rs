@@ -78,9 +78,21 @@ pub fn encode(config: &RunConfig, embeddings: &Embeddings, text: &str) -> anyhow
             ..Encoded::default()
         });
     }
-    Ok(embeddings
-        .vocab
-        .encode(&tokenize(text), config.data.max_len, config.data.oov))
+    Ok(embeddings.vocab.encode(
+        &words(config, embeddings, text),
+        config.data.max_len,
+        config.data.oov,
+    ))
+}
+
+/// The tokens of `text`, normalized when the config asks for it.
+fn words(config: &RunConfig, embeddings: &Embeddings, text: &str) -> Vec<String> {
+    if config.data.normalize {
+        let tokens = tokenize(&emojify_data::normalize::normalize_text(text));
+        emojify_data::normalize::normalize_tokens(tokens, |w| embeddings.vocab.index(w).is_some())
+    } else {
+        tokenize(text)
+    }
 }
 
 fn split(
