@@ -508,3 +508,66 @@ fn eval_reports_scores_confusion_calibration_and_mislabelled_messages() {
         "{err}"
     );
 }
+
+/// `train.calibrate_folds`: the run stores a temperature fitted on folds, and `predict` gives
+/// the raw probabilities scaled by it (`p^(1/T)`, normalised), the ranking unchanged.
+#[test]
+fn calibration_folds_store_a_temperature_that_predictions_apply() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = write_config(dir.path(), |t| {
+        t.replace("epochs = 400", "epochs = 3\ncalibrate_folds = 2")
+    });
+    let out = dir.path().join("runs");
+    let (ok, _, err) = emojify(&[
+        "train",
+        "--config",
+        config.to_str().expect("utf8"),
+        "--out",
+        out.to_str().expect("utf8"),
+        "--quiet",
+    ]);
+    assert!(ok, "{err}");
+    let run = std::fs::read_dir(&out)
+        .expect("runs")
+        .next()
+        .expect("run")
+        .expect("entry")
+        .path();
+    let summary_path = run.join("summary.json");
+    let mut summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary_path).expect("summary"))
+            .expect("json");
+    let t = summary["temperature"]
+        .as_f64()
+        .expect("a temperature is stored");
+    assert!(t > 0.0 && t.is_finite(), "{t}");
+    let probs = |run: &std::path::Path| -> Vec<f64> {
+        let (ok, out, err) = emojify(&[
+            "predict",
+            "--run",
+            run.to_str().expect("utf8"),
+            "--json",
+            "i love you",
+        ]);
+        assert!(ok, "{err}");
+        let p: serde_json::Value = serde_json::from_str(&out).expect("json");
+        p[0]["probabilities"]
+            .as_array()
+            .expect("p")
+            .iter()
+            .map(|v| v.as_f64().unwrap_or(f64::NAN))
+            .collect()
+    };
+    let calibrated = probs(&run);
+    summary["temperature"] = serde_json::json!(1.0);
+    std::fs::write(&summary_path, summary.to_string()).expect("write");
+    let raw = probs(&run);
+    let scaled: Vec<f64> = raw.iter().map(|p| p.powf(1.0 / t)).collect();
+    let sum: f64 = scaled.iter().sum();
+    for (c, s) in calibrated.iter().zip(&scaled) {
+        assert!(
+            (c - s / sum).abs() < 1e-5,
+            "{calibrated:?} vs raw {raw:?} at T = {t}"
+        );
+    }
+}

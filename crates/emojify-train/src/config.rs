@@ -226,6 +226,12 @@ pub struct TrainConfig {
     /// and exported is the mean of the weights at the end of every epoch so far (none = off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub average_from: Option<usize>,
+    /// Temperature scaling: after training, this many models are trained on folds of the
+    /// training split, and the temperature that best fits their held-out predictions (least
+    /// negative log-likelihood) is stored in the run and applied by every command that opens it
+    /// (none = off; at least 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibrate_folds: Option<usize>,
     /// Training only: each token of each batch is replaced, with this probability, by one of its
     /// `neighbours` nearest words in the pretrained embedding (cosine) — lexical variety the
     /// 132 sentences lack; 0 = off.
@@ -350,6 +356,15 @@ impl RunConfig {
                 Some("train"),
                 "clip_grad_norm",
                 format!("must be a positive number, got {n}"),
+            ));
+        }
+        if let Some(k) = t.calibrate_folds
+            && k < 2
+        {
+            return Err(fail(
+                Some("train"),
+                "calibrate_folds",
+                format!("must be at least 2 folds, got {k}"),
             ));
         }
         if let Some(e) = t.average_from

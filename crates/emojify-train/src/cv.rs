@@ -54,7 +54,7 @@ pub fn stratified_folds(labels: &[usize], k: usize, seed: u64) -> Vec<Vec<usize>
     folds
 }
 
-fn subset(split: &Split, indices: &[usize], name: &'static str) -> Split {
+pub(crate) fn subset(split: &Split, indices: &[usize], name: &'static str) -> Split {
     Split {
         name,
         examples: Vec::new(),

@@ -67,7 +67,10 @@ pub fn evaluate(run: &TrainedRun, path: &Path, obs: &dyn Observer) -> anyhow::Re
     let config = &run.config;
     let split = load_file(config, &run.embeddings, path, obs)?;
     anyhow::ensure!(!split.labels.is_empty(), "{}: no examples", path.display());
-    let probs = probabilities(&run.model, &split.encoded, &run.device)?;
+    let probs: Vec<Vec<f32>> = probabilities(&run.model, &split.encoded, &run.device)?
+        .iter()
+        .map(|p| crate::calibrate::scale(p, run.temperature))
+        .collect();
     let guesses = predicted(&probs);
     let classes = config.num_classes();
     let matrix = confusion(&split.labels, &guesses, classes);

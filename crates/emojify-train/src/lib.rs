@@ -10,6 +10,7 @@
 pub mod backend;
 pub mod batcher;
 pub mod bench;
+pub mod calibrate;
 pub mod checkpoint;
 pub mod config;
 pub mod cv;

@@ -43,6 +43,10 @@ pub struct RunSummary {
     pub test_truncated: usize,
     /// SHA-256 of `model.bpk`, checked whenever the run is loaded.
     pub weights_sha256: String,
+    /// Temperature fitted by `train.calibrate_folds`, applied by every command that opens the
+    /// run (none: 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
 }
 
 pub fn metrics_csv(metrics: &[EpochMetrics]) -> String {

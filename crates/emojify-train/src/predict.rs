@@ -26,6 +26,8 @@ pub struct Predictor {
     embeddings: Embeddings,
     model: Classifier,
     device: Device,
+    /// Probabilities are scaled to this temperature (the run's calibration; 1 without).
+    temperature: f64,
 }
 
 /// One classified sentence.
@@ -54,6 +56,7 @@ impl From<TrainedRun> for Predictor {
             embeddings: run.embeddings,
             model: run.model,
             device: run.device,
+            temperature: run.temperature,
         }
     }
 }
@@ -116,6 +119,8 @@ impl Predictor {
             embeddings,
             model,
             device,
+            // An export carries no calibration.
+            temperature: 1.0,
         })
     }
 
@@ -153,6 +158,9 @@ impl Predictor {
         k: usize,
     ) -> anyhow::Result<Vec<Prediction>> {
         let probs = probabilities(&self.model, &encoded, &self.device)?;
+        let probs = probs
+            .iter()
+            .map(|p| crate::calibrate::scale(p, self.temperature));
         Ok(texts
             .iter()
             .zip(encoded)

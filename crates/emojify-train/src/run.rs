@@ -26,6 +26,8 @@ pub struct TrainedRun {
     pub device: Device,
     /// The backend `device` belongs to.
     pub backend: BackendKind,
+    /// The temperature its predictions are scaled by (`train.calibrate_folds`; 1 without).
+    pub temperature: f64,
 }
 
 impl TrainedRun {
@@ -47,7 +49,14 @@ impl TrainedRun {
             &run.file(run_dir::WEIGHTS_FILE),
             stores_embedding(&config),
         )?;
+        let temperature = std::fs::read_to_string(run.file(run_dir::SUMMARY_FILE))
+            .ok()
+            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+            .and_then(|v| v.get("temperature").and_then(serde_json::Value::as_f64))
+            .filter(|t| t.is_finite() && *t > 0.0)
+            .unwrap_or(1.0);
         Ok(TrainedRun {
+            temperature,
             dir: run,
             config,
             embeddings,

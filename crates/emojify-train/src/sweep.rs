@@ -125,6 +125,7 @@ mod tests {
             train_truncated: 0,
             test_truncated: 0,
             weights_sha256: String::new(),
+            temperature: None,
         }
     }
 

@@ -318,6 +318,19 @@ fn write_results(
     device: &Device,
     report: &dyn Reporter,
 ) -> anyhow::Result<RunSummary> {
+    let temperature = match config.train.calibrate_folds {
+        Some(k) => {
+            report.event(Event::Begin("temperature scaling: training on folds"));
+            let held_out = crate::calibrate::out_of_fold(config, embeddings, train, k, device);
+            report.event(Event::End);
+            let t = crate::calibrate::fit_temperature(&held_out?, &train.labels);
+            report.event(Event::Note(format!(
+                "temperature {t:.3}, fitted on {k} folds' held-out predictions"
+            )));
+            Some(t)
+        }
+        None => None,
+    };
     let train_probs = probabilities(valid, &train.encoded, device)?;
     let test_probs = probabilities(valid, &test.encoded, device)?;
     let weights = weights_bytes(valid, stores_embedding(config))?;
@@ -339,6 +352,7 @@ fn write_results(
         train_truncated: train.truncated(),
         test_truncated: test.truncated(),
         weights_sha256: emojify_data::hash::sha256_hex(&weights),
+        temperature,
     };
     run.write(run_dir::WEIGHTS_FILE, &weights)?;
     run.write(
