@@ -170,7 +170,12 @@ fn bad_model_values_are_errors_naming_key_and_line() {
 
 /// A V1 run trained for two epochs under `dir`.
 fn small_run(dir: &std::path::Path) -> std::path::PathBuf {
-    let config = write_config(dir, |t| t.replace("epochs = 400", "epochs = 2"));
+    small_run_with(dir, |t| t.replace("epochs = 400", "epochs = 2"))
+}
+
+/// A V1 run of the config as `edit` makes it, trained under `dir`.
+fn small_run_with(dir: &std::path::Path, edit: impl Fn(String) -> String) -> std::path::PathBuf {
+    let config = write_config(dir, edit);
     let out = dir.join("runs");
     let (ok, _, err) = emojify(&[
         "train",
@@ -514,25 +519,9 @@ fn eval_reports_scores_confusion_calibration_and_mislabelled_messages() {
 #[test]
 fn calibration_folds_store_a_temperature_that_predictions_apply() {
     let dir = tempfile::tempdir().expect("tmp");
-    let config = write_config(dir.path(), |t| {
+    let run = small_run_with(dir.path(), |t| {
         t.replace("epochs = 400", "epochs = 3\ncalibrate_folds = 2")
     });
-    let out = dir.path().join("runs");
-    let (ok, _, err) = emojify(&[
-        "train",
-        "--config",
-        config.to_str().expect("utf8"),
-        "--out",
-        out.to_str().expect("utf8"),
-        "--quiet",
-    ]);
-    assert!(ok, "{err}");
-    let run = std::fs::read_dir(&out)
-        .expect("runs")
-        .next()
-        .expect("run")
-        .expect("entry")
-        .path();
     let summary_path = run.join("summary.json");
     let mut summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&summary_path).expect("summary"))

@@ -7,7 +7,7 @@ use burn::prelude::*;
 use emojify_data::Embeddings;
 
 use crate::config::RunConfig;
-use crate::cv::{stratified_folds, subset};
+use crate::cv::{other_folds, stratified_folds, subset};
 use crate::inference::probabilities;
 use crate::splits::Split;
 use crate::train::{Training, train_epoch};
@@ -67,12 +67,7 @@ pub fn out_of_fold(
     let mut out = vec![Vec::new(); train.labels.len()];
     let train_device = device.clone().autodiff();
     for (f, held) in folds.iter().enumerate() {
-        let rest: Vec<usize> = folds
-            .iter()
-            .enumerate()
-            .filter(|(g, _)| *g != f)
-            .flat_map(|(_, v)| v.iter().copied())
-            .collect();
+        let rest = other_folds(&folds, f);
         let (fit, held_out) = (
             subset(train, &rest, "train"),
             subset(train, held, "held out"),

@@ -54,6 +54,16 @@ pub fn stratified_folds(labels: &[usize], k: usize, seed: u64) -> Vec<Vec<usize>
     folds
 }
 
+/// Every index of `folds` but those of fold `f`: what a model validated on fold `f` trains on.
+pub(crate) fn other_folds(folds: &[Vec<usize>], f: usize) -> Vec<usize> {
+    folds
+        .iter()
+        .enumerate()
+        .filter(|(g, _)| *g != f)
+        .flat_map(|(_, v)| v.iter().copied())
+        .collect()
+}
+
 pub(crate) fn subset(split: &Split, indices: &[usize], name: &'static str) -> Split {
     Split {
         name,
@@ -141,12 +151,7 @@ pub fn cross_validate(
         };
         let mut tallies = vec![tally; options.len()];
         for (f, val_idx) in fold_sets.iter().enumerate() {
-            let train_idx: Vec<usize> = fold_sets
-                .iter()
-                .enumerate()
-                .filter(|(g, _)| *g != f)
-                .flat_map(|(_, v)| v.iter().copied())
-                .collect();
+            let train_idx = other_folds(&fold_sets, f);
             let (fold_train, fold_val) = (
                 subset(&train, &train_idx, "train"),
                 subset(&train, val_idx, "validation"),
