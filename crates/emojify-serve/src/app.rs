@@ -26,26 +26,6 @@ use tokio::net::TcpListener;
 use crate::api::{self, ApiError, Limits};
 use crate::batcher::Batcher;
 
-/// How the server runs.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// Most texts classified in one forward pass (1: no batching).
-    pub max_batch: usize,
-    /// How long the first request of a batch waits for others.
-    pub max_wait: Duration,
-    pub limits: Limits,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            max_batch: 1024,
-            max_wait: Duration::from_millis(2),
-            limits: Limits::default(),
-        }
-    }
-}
-
 /// What `GET /v1/model` says about the run being served.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelInfo {
@@ -63,12 +43,8 @@ pub struct ModelInfo {
 impl ModelInfo {
     /// What the run's config and `summary.json` say about it.
     pub fn of(run: &TrainedRun, max_batch: usize, max_wait: Duration) -> Self {
-        let summary_path = run.dir.file(run_dir::SUMMARY_FILE);
-        let summary: serde_json::Value = std::fs::read_to_string(&summary_path)
-            .ok()
-            .and_then(|s| serde_json::from_str(&s).ok())
-            .unwrap_or_default();
-        let trained_at = std::fs::metadata(&summary_path)
+        let summary = run.summary.clone().unwrap_or_default();
+        let trained_at = std::fs::metadata(run.dir.file(run_dir::SUMMARY_FILE))
             .and_then(|m| m.modified())
             .ok()
             .map(iso_utc);

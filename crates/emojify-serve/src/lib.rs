@@ -9,5 +9,5 @@ pub mod batcher;
 pub mod load;
 
 pub use api::Limits;
-pub use app::{ModelInfo, Options, serve};
+pub use app::{ModelInfo, serve};
 pub use batcher::Batcher;

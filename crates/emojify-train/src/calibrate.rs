@@ -27,6 +27,17 @@ pub fn scale(p: &[f32], t: f64) -> Vec<f32> {
     exps.iter().map(|e| (e / sum) as f32).collect()
 }
 
+/// Class probabilities of `encoded` at temperature `t` (what a calibrated run answers).
+pub fn probabilities_at(
+    model: &emojify_model::Classifier,
+    encoded: &[emojify_data::Encoded],
+    device: &Device,
+    t: f64,
+) -> anyhow::Result<Vec<Vec<f32>>> {
+    let probs = probabilities(model, encoded, device)?;
+    Ok(probs.iter().map(|p| scale(p, t)).collect())
+}
+
 /// Mean negative log-likelihood of `labels` under `probs` at temperature `t`.
 fn nll(probs: &[Vec<f32>], labels: &[usize], t: f64) -> f64 {
     let total: f64 = probs

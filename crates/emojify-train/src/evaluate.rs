@@ -8,9 +8,10 @@ use std::path::Path;
 use emojify_data::Observer;
 use serde::Serialize;
 
+use crate::calibrate::probabilities_at;
 pub use crate::eval::CalibrationBin;
 use crate::eval::{accuracy, argmax, confusion, format_confusion};
-use crate::inference::{predicted, probabilities};
+use crate::inference::predicted;
 use crate::run::TrainedRun;
 use crate::splits::load_file;
 
@@ -67,10 +68,7 @@ pub fn evaluate(run: &TrainedRun, path: &Path, obs: &dyn Observer) -> anyhow::Re
     let config = &run.config;
     let split = load_file(config, &run.embeddings, path, obs)?;
     anyhow::ensure!(!split.labels.is_empty(), "{}: no examples", path.display());
-    let probs: Vec<Vec<f32>> = probabilities(&run.model, &split.encoded, &run.device)?
-        .iter()
-        .map(|p| crate::calibrate::scale(p, run.temperature))
-        .collect();
+    let probs = probabilities_at(&run.model, &split.encoded, &run.device, run.temperature)?;
     let guesses = predicted(&probs);
     let classes = config.num_classes();
     let matrix = confusion(&split.labels, &guesses, classes);

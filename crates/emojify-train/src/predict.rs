@@ -11,11 +11,11 @@ use serde::Serialize;
 use emojify_data::Observer;
 
 use crate::backend::BackendKind;
+use crate::calibrate::probabilities_at;
 use crate::config::RunConfig;
 use crate::embedding::{embeddings_for_vocabulary, load_embeddings, stores_embedding};
 use crate::eval::argmax;
 use crate::export::safetensors::WeightsFile;
-use crate::inference::probabilities;
 use crate::model::build_model;
 use crate::run::TrainedRun;
 use crate::splits::encode;
@@ -157,10 +157,7 @@ impl Predictor {
         encoded: Vec<emojify_data::Encoded>,
         k: usize,
     ) -> anyhow::Result<Vec<Prediction>> {
-        let probs = probabilities(&self.model, &encoded, &self.device)?;
-        let probs = probs
-            .iter()
-            .map(|p| crate::calibrate::scale(p, self.temperature));
+        let probs = probabilities_at(&self.model, &encoded, &self.device, self.temperature)?;
         Ok(texts
             .iter()
             .zip(encoded)

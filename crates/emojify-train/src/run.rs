@@ -1,6 +1,6 @@
 //! Opening a trained run: the one way predict, text, export (and anything later) load a run
 //! directory — its config, its vocabulary, an integrity check of the embedding and weights
-//! against `summary.json`, then the model built and its weights loaded.
+//! against `summary.json` (each file read once), then the model built and its weights loaded.
 
 use std::path::Path;
 
@@ -14,7 +14,7 @@ use crate::config::RunConfig;
 use crate::embedding::{run_embeddings, stores_embedding};
 use crate::model::build_model;
 use crate::run_dir::{self, RunDir};
-use crate::weights::load_weights;
+use crate::weights::load_weights_bytes;
 
 /// A trained run, loaded and checked.
 pub struct TrainedRun {
@@ -28,6 +28,8 @@ pub struct TrainedRun {
     pub backend: BackendKind,
     /// The temperature its predictions are scaled by (`train.calibrate_folds`; 1 without).
     pub temperature: f64,
+    /// Its `summary.json` (none for a run whose training has not finished).
+    pub summary: Option<serde_json::Value>,
 }
 
 impl TrainedRun {
@@ -40,23 +42,28 @@ impl TrainedRun {
         let run = RunDir::open(dir)?;
         let config = RunConfig::load(&run.file(run_dir::CONFIG_FILE))?;
         let embeddings = run_embeddings(&run, &config, obs)?;
-        check_integrity(&run, &config, &embeddings)?;
+        let summary = read_summary(&run)?;
+        let weights_path = run.file(run_dir::WEIGHTS_FILE);
+        let weights = std::fs::read(&weights_path)
+            .with_context(|| format!("reading {}", weights_path.display()))?;
+        check_integrity(&run, &config, &embeddings, summary.as_ref(), &weights)?;
         let backend = backend.unwrap_or(config.backend);
         let device = backend.device(config.wgpu_device)?;
         let mut model = build_model(&config, &embeddings, &device);
-        load_weights(
+        load_weights_bytes(
             &mut model,
-            &run.file(run_dir::WEIGHTS_FILE),
+            weights,
+            &weights_path.display().to_string(),
             stores_embedding(&config),
         )?;
-        let temperature = std::fs::read_to_string(run.file(run_dir::SUMMARY_FILE))
-            .ok()
-            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+        let temperature = summary
+            .as_ref()
             .and_then(|v| v.get("temperature").and_then(serde_json::Value::as_f64))
             .filter(|t| t.is_finite() && *t > 0.0)
             .unwrap_or(1.0);
         Ok(TrainedRun {
             temperature,
+            summary,
             dir: run,
             config,
             embeddings,
@@ -67,19 +74,30 @@ impl TrainedRun {
     }
 }
 
+/// The run's `summary.json`, if training got that far.
+fn read_summary(run: &RunDir) -> anyhow::Result<Option<serde_json::Value>> {
+    let path = run.file(run_dir::SUMMARY_FILE);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    let summary =
+        serde_json::from_str(&text).with_context(|| format!("{}: invalid JSON", path.display()))?;
+    Ok(Some(summary))
+}
+
 /// Refuses a run whose summary records another embedding than its config's source gives now,
-/// or whose weights file is not the one training wrote (truncated, corrupted, replaced).
+/// or whose weights (`weights`, as read from the file) are not the ones training wrote
+/// (truncated, corrupted, replaced).
 fn check_integrity(
     run: &RunDir,
     config: &RunConfig,
     embeddings: &Embeddings,
+    summary: Option<&serde_json::Value>,
+    weights: &[u8],
 ) -> anyhow::Result<()> {
-    let summary_path = run.file(run_dir::SUMMARY_FILE);
-    let Ok(text) = std::fs::read_to_string(&summary_path) else {
+    let Some(summary) = summary else {
         return Ok(());
     };
-    let summary: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{}: invalid JSON", summary_path.display()))?;
     if let Some(sha) = summary.get("embedding_sha256").and_then(|v| v.as_str()) {
         anyhow::ensure!(
             sha == embeddings.sha256,
@@ -91,13 +109,11 @@ fn check_integrity(
         );
     }
     if let Some(sha) = summary.get("weights_sha256").and_then(|v| v.as_str()) {
-        let path = run.file(run_dir::WEIGHTS_FILE);
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         anyhow::ensure!(
-            emojify_data::hash::sha256_hex(&bytes) == sha,
+            emojify_data::hash::sha256_hex(weights) == sha,
             "{}: checksum mismatch with {} (truncated or corrupted); retrain, or restore the file",
-            path.display(),
-            summary_path.display()
+            run.file(run_dir::WEIGHTS_FILE).display(),
+            run.file(run_dir::SUMMARY_FILE).display()
         );
     }
     Ok(())

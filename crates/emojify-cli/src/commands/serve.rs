@@ -82,11 +82,11 @@ pub fn start(
     batching: &Batching,
 ) -> anyhow::Result<(Batcher, ModelInfo, std::thread::JoinHandle<()>)> {
     let trained = TrainedRun::open(run, backend, &Terminal::stderr())?;
-    let info = ModelInfo::of(&trained, batching.max_batch as usize, batching.max_wait()?);
+    let max_wait = batching.max_wait()?;
+    let info = ModelInfo::of(&trained, batching.max_batch as usize, max_wait);
     let predictor = Predictor::from(trained);
-    let (batcher, thread) =
-        Batcher::start(predictor, batching.max_batch as usize, batching.max_wait()?)
-            .context("starting the model thread")?;
+    let (batcher, thread) = Batcher::start(predictor, batching.max_batch as usize, max_wait)
+        .context("starting the model thread")?;
     Ok((batcher, info, thread))
 }
 
