@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use burn::nn::{LstmConfig, LstmState};
 use burn::prelude::*;
-use emojify_model::lstm::FusedLstm;
+use emojify_model::lstm::{FusedLstm, cube, op};
 use rand::SeedableRng;
 
 const INPUT: usize = 50;
@@ -71,10 +71,6 @@ fn main() {
         let big = input(1024, &device);
 
         // Reading a gradient back makes asynchronous backends (wgpu) finish the step.
-        let fused_step = time(reps, || {
-            let grads = fused.forward(x.clone()).sum().backward();
-            let _ = fused.w_ih.grad(&grads).unwrap().into_data();
-        });
         let burn_step = time(reps, || {
             let (h, _): (Tensor<3>, LstmState<2>) = burn_lstm.forward(x.clone(), None);
             let grads = h.sum().backward();
@@ -83,16 +79,37 @@ fn main() {
         });
         let fused_inf = fused.valid();
         let burn_inf = burn_lstm.valid();
-        let fused_big = time(reps / 3 + 1, || {
-            let _ = fused_inf.forward(big.clone()).into_data();
-        });
         let burn_big = time(reps / 3 + 1, || {
             let _ = burn_inf.forward(big.clone(), None).0.into_data();
         });
-        println!(
-            "| {name} | FusedLstm (one bias per gate) | {fused_step:.2} | {fused_big:.1} | {} |",
-            fused.num_params()
-        );
+        // The one-op layer as each way it can run on this device: on the CPU backends the CPU
+        // kernel (no variants); on wgpu the CubeCL kernels' two designs and the composed layer.
+        let variants: &[&str] = if name == "wgpu" {
+            &["persistent", "per-step", "composed"]
+        } else {
+            &["one op"]
+        };
+        for variant in variants {
+            op::set_enabled(*variant != "composed");
+            cube::set_design(if *variant == "per-step" {
+                cube::Design::PerStep
+            } else {
+                cube::Design::Persistent
+            });
+            let step = time(reps, || {
+                let grads = fused.forward(x.clone()).sum().backward();
+                let _ = fused.w_ih.grad(&grads).unwrap().into_data();
+            });
+            let big = time(reps / 3 + 1, || {
+                let _ = fused_inf.forward(big.clone()).into_data();
+            });
+            println!(
+                "| {name} | FusedLstm ({variant}) | {step:.2} | {big:.1} | {} |",
+                fused.num_params()
+            );
+        }
+        op::set_enabled(true);
+        cube::set_design(cube::Design::Persistent);
         println!(
             "| {name} | burn::nn::Lstm (two biases per gate) | {burn_step:.2} | {burn_big:.1} | {} |",
             burn_lstm.num_params()

@@ -101,7 +101,7 @@ impl FusedLstm {
     /// [`Self::forward_time_major`].
     pub fn forward_ids(&self, embedding: &Embedding, ids: Tensor<2, Int>) -> Tensor<3> {
         let device = ids.device();
-        if op::available(&device) {
+        if op::available(&device) && op::on_host(&device) {
             let [batch, steps] = ids.dims();
             let values = ids.clone().into_data().convert::<i64>();
             let values = values

@@ -18,7 +18,7 @@ use burn::prelude::*;
 /// Backends that run a whole LSTM layer as one operation. Shapes: `x [T, B, in]` (or, with
 /// `index`, the distinct input rows `[U, in]`), `w_ih [in, 4H]`, `bias [4H]`, `w_hh [H, 4H]`;
 /// hidden states `[T, B, H]`, from a zero state. Gate order i, f, g, o.
-#[backend_extension(Flex, NdArray, Autodiff)]
+#[backend_extension(Flex, NdArray, Cube, Autodiff)]
 pub trait LstmLayer: Backend {
     /// Every step's hidden state, keeping nothing for a backward pass.
     fn lstm_layer(
@@ -109,13 +109,23 @@ pub fn set_enabled(enabled: bool) {
     ENABLED.store(enabled, Ordering::Relaxed);
 }
 
-/// Whether [`layer`] can run on `device`: flex or ndarray, with or without autodiff.
+/// Whether [`layer`] can run on `device`: flex, ndarray or a CubeCL device (wgpu), with or
+/// without autodiff.
 pub fn available(device: &Device) -> bool {
     ENABLED.load(Ordering::Relaxed)
         && matches!(
             device.as_dispatch().clone().inner(),
-            DispatchDevice::Flex(_) | DispatchDevice::NdArray(_)
+            DispatchDevice::Flex(_) | DispatchDevice::NdArray(_) | DispatchDevice::Cube(_)
         )
+}
+
+/// Whether `device` computes on the host, where reading a batch's token ids back to index
+/// distinct rows ([`layer_indexed`]) costs nothing; on a GPU it would wait for the device.
+pub fn on_host(device: &Device) -> bool {
+    matches!(
+        device.as_dispatch().clone().inner(),
+        DispatchDevice::Flex(_) | DispatchDevice::NdArray(_)
+    )
 }
 
 /// One LSTM layer as one operation: `x [T, B, in]`, `w_ih [in, 4H]`, `bias [4H]`,

@@ -1,5 +1,540 @@
-//! The place of the [`super::LstmLayer`] kernels for burn's Cube backend (wgpu, cuda, rocm: one
-//! CubeCL source for every runtime), beside [`super::cpu`]. Not written yet (issue #17): until
-//! then wgpu runs [`super::composed`]. A kernel here implements the extension's three methods —
-//! `lstm_layer`, `lstm_layer_forward` returning [`super::op::LstmSaved`] as device tensors, and
-//! `lstm_layer_backward` — and the autodiff node trains it unchanged.
+//! The [`LstmLayer`] extension for burn's Cube backend: one CubeCL source for every runtime
+//! (wgpu here, cuda and rocm where built), beside the CPU kernels in [`super::cpu`].
+//!
+//! Forward: one matmul projects the input (`x · w_ih`, or each distinct row once with an index),
+//! then the time loop runs on the device ([`kernels`]). Backward: the gate gradients come from
+//! the reverse time loop, then ordinary matmuls give `dW_ih`, `dW_hh`, `dx` and a sum `db`.
+//! Two designs of the time loop ([`Design`]): **persistent** — the whole loop is one launch, a
+//! cube per slice of the batch with `h` (and in the backward the gate gradients) in shared
+//! memory; and **per step** — a recurrent matmul and one fused cell kernel per step. Persistent
+//! is the default (measured, docs/benchmarks.md); per step serves hidden sizes whose state does
+//! not fit in a cube's shared memory.
+
+mod kernels;
+#[cfg(test)]
+mod tests;
+
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+
+use burn::backend::cubecl::dtype_to_storage_type;
+use burn::backend::ops::{FloatTensorOps, IntTensorOps};
+use burn::backend::tensor::{FloatTensor, IndexingUpdateOp};
+use burn::backend::{Cube, Shape, Slice, TensorData, TensorMetadata};
+use burn::tensor::FloatDType;
+use burn_cubecl::kernel::into_contiguous;
+use burn_cubecl::ops::numeric::empty_device_dtype;
+use burn_cubecl::tensor::CubeTensor;
+use cubecl::prelude::{CubeCount, CubeDim};
+
+use crate::lstm::op::{LstmLayer, LstmSaved, RowIndex};
+
+/// How the time loop runs on the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Design {
+    /// One launch per layer and direction of the pass, the loop inside the kernel.
+    Persistent,
+    /// A recurrent matmul and a fused cell kernel per time step.
+    PerStep,
+}
+
+static DESIGN: AtomicU8 = AtomicU8::new(0);
+static LAUNCHES: AtomicUsize = AtomicUsize::new(0);
+
+/// Chooses the design for this process (benchmarks compare the two).
+pub fn set_design(design: Design) {
+    DESIGN.store(matches!(design, Design::PerStep) as u8, Ordering::Relaxed);
+}
+
+/// The design [`set_design`] chose (persistent unless told otherwise).
+pub fn design() -> Design {
+    match DESIGN.load(Ordering::Relaxed) {
+        0 => Design::Persistent,
+        _ => Design::PerStep,
+    }
+}
+
+/// How many of this module's own kernels have been launched in this process: tests read it to
+/// prove the layer ran on the device, benchmarks to count.
+pub fn kernel_launches() -> usize {
+    LAUNCHES.load(Ordering::Relaxed)
+}
+
+/// Threads per cube: a portable bound (WebGPU guarantees 256 invocations per workgroup).
+const CUBE_THREADS: usize = 256;
+
+/// Shared memory one cube of the persistent kernels may use: well under the 16 KiB WebGPU
+/// guarantees. The backward keeps `9 H` values per batch row, so H up to 455 fits one row.
+const SHARED_BYTES: usize = 16 * 1024;
+
+/// Batch rows one cube of the persistent kernels carries (each `w_hh` value a thread loads
+/// serves this many rows; measured on lavapipe, docs/benchmarks.md).
+const ROWS_PER_CUBE: usize = 8;
+
+/// The persistent kernels' launch shape for `hidden` units and `batch` rows: `(threads, rows,
+/// cubes)` — threads along x stride the units, each cube carries `rows` batch rows, as many as
+/// [`ROWS_PER_CUBE`] and the shared memory a row takes (`per_row · hidden` values) allow;
+/// `None` when not even one row fits.
+fn persistent_shape(hidden: usize, batch: usize, per_row: usize) -> Option<(u32, usize, u32)> {
+    let row_bytes = per_row * hidden * size_of::<f32>();
+    if row_bytes > SHARED_BYTES {
+        return None;
+    }
+    let threads = hidden.min(CUBE_THREADS);
+    let rows = ROWS_PER_CUBE
+        .min(SHARED_BYTES / row_bytes)
+        .min(batch)
+        .max(1);
+    Some((threads as u32, rows, batch.div_ceil(rows) as u32))
+}
+
+impl LstmLayer for Cube {
+    fn lstm_layer(
+        x: FloatTensor<Self>,
+        index: Option<RowIndex>,
+        w_ih: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        forward(x, index, w_ih, bias, w_hh, false).0
+    }
+
+    fn lstm_layer_forward(
+        x: FloatTensor<Self>,
+        index: Option<RowIndex>,
+        w_ih: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, LstmSaved<Self>) {
+        let (hs, saved) = forward(x, index, w_ih, bias, w_hh, true);
+        (hs, saved.expect("the forward saves when asked to"))
+    }
+
+    fn lstm_layer_backward(
+        saved: LstmSaved<Self>,
+        d_hs: FloatTensor<Self>,
+        need_x: bool,
+    ) -> (
+        Option<FloatTensor<Self>>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    ) {
+        backward(saved, d_hs, need_x)
+    }
+}
+
+/// The layer's sizes.
+#[derive(Debug, Clone, Copy)]
+struct Dims {
+    steps: usize,
+    batch: usize,
+    input: usize,
+    hidden: usize,
+}
+
+impl Dims {
+    fn of(x: &CubeTensor, index: Option<&RowIndex>, w_hh: &CubeTensor) -> Self {
+        let shape = x.shape();
+        let (steps, batch, input) = match index {
+            None => (shape[0], shape[1], shape[2]),
+            Some(index) => (index.steps, index.batch, shape[1]),
+        };
+        Dims {
+            steps,
+            batch,
+            input,
+            hidden: w_hh.shape()[0],
+        }
+    }
+
+    fn positions(&self) -> usize {
+        self.steps * self.batch
+    }
+}
+
+fn empty(like: &CubeTensor, shape: &[usize]) -> CubeTensor {
+    empty_device_dtype(
+        like.client.clone(),
+        like.device.clone(),
+        Shape::from(shape.to_vec()),
+        like.dtype,
+    )
+}
+
+fn zeros(like: &CubeTensor, shape: &[usize]) -> CubeTensor {
+    Cube::float_zeros(
+        Shape::from(shape.to_vec()),
+        &like.device,
+        FloatDType::from(like.dtype),
+    )
+}
+
+fn reshape(tensor: CubeTensor, shape: &[usize]) -> CubeTensor {
+    Cube::float_reshape(tensor, Shape::from(shape.to_vec()))
+}
+
+fn matmul(lhs: CubeTensor, rhs: CubeTensor) -> CubeTensor {
+    Cube::float_matmul(lhs, rhs)
+}
+
+/// Rows `[start, end)` of a tensor's first axis.
+fn rows(tensor: CubeTensor, start: usize, end: usize) -> CubeTensor {
+    let dims = tensor.shape().num_dims();
+    let mut slices = vec![Slice::new(start as isize, Some(end as isize), 1)];
+    slices.extend((1..dims).map(|_| Slice::full()));
+    Cube::float_slice(tensor, &slices)
+}
+
+/// The index's ids as a device tensor, and a one-element stand-in without one (the kernels
+/// take the argument either way; a comptime flag says whether they read it).
+fn ids_tensor(index: Option<&RowIndex>, like: &CubeTensor) -> CubeTensor {
+    let ids = index.map_or_else(|| vec![0u32], |index| index.ids.to_vec());
+    let len = ids.len();
+    Cube::int_from_data(TensorData::new(ids, [len]), &like.device)
+}
+
+fn count_launch() {
+    LAUNCHES.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The forward on `x [T, B, in]` (or the distinct rows `[U, in]` with `index`); with `save`,
+/// what the backward needs.
+fn forward(
+    x: CubeTensor,
+    index: Option<RowIndex>,
+    w_ih: CubeTensor,
+    bias: CubeTensor,
+    w_hh: CubeTensor,
+    save: bool,
+) -> (CubeTensor, Option<LstmSaved<Cube>>) {
+    let d = Dims::of(&x, index.as_ref(), &w_hh);
+    let four_h = 4 * d.hidden;
+    let state = [d.steps, d.batch, d.hidden];
+    let hs = empty(&x, &state);
+    if d.positions() == 0 || d.hidden == 0 {
+        let saved = save.then(|| LstmSaved {
+            gates: empty(&x, &[d.steps, d.batch, four_h]),
+            cells: empty(&x, &state),
+            cells_tanh: empty(&x, &state),
+            hs: hs.clone(),
+            x,
+            w_ih,
+            bias,
+            w_hh,
+            index,
+        });
+        return (hs, saved);
+    }
+    // Each position's (or distinct row's) input projection, once, by one matmul.
+    let flat = match &index {
+        None => reshape(x.clone(), &[d.positions(), d.input]),
+        Some(_) => x.clone(),
+    };
+    let xw = into_contiguous(matmul(flat, w_ih.clone()));
+    let ids = ids_tensor(index.as_ref(), &x);
+    let bias_c = into_contiguous(bias.clone());
+    let w_hh_c = into_contiguous(w_hh.clone());
+    // Inference keeps only the hidden states; the kernels still take the arguments.
+    let kept = |shape: &[usize]| {
+        if save {
+            empty(&x, shape)
+        } else {
+            empty(&x, &[1])
+        }
+    };
+    let gates = kept(&[d.steps, d.batch, four_h]);
+    let cells = kept(&state);
+    let cells_tanh = kept(&state);
+    let outputs = [hs.clone(), gates.clone(), cells.clone(), cells_tanh.clone()];
+    let persistent =
+        persistent_shape(d.hidden, d.batch, 3).filter(|_| design() == Design::Persistent);
+    match persistent {
+        Some(shape) => forward_persistent(
+            &xw,
+            &ids,
+            &bias_c,
+            &w_hh_c,
+            outputs,
+            d,
+            index.is_some(),
+            save,
+            shape,
+        ),
+        None => forward_per_step(
+            &xw,
+            &ids,
+            &bias_c,
+            &w_hh_c,
+            outputs,
+            d,
+            index.is_some(),
+            save,
+        ),
+    }
+    let saved = save.then(|| LstmSaved {
+        x,
+        w_ih,
+        bias,
+        w_hh,
+        hs: hs.clone(),
+        gates,
+        cells,
+        cells_tanh,
+        index,
+    });
+    (hs, saved)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn forward_persistent(
+    xw: &CubeTensor,
+    ids: &CubeTensor,
+    bias: &CubeTensor,
+    w_hh: &CubeTensor,
+    [hs, gates, cells, cells_tanh]: [CubeTensor; 4],
+    d: Dims,
+    indexed: bool,
+    save: bool,
+    (threads, rows, cubes): (u32, usize, u32),
+) {
+    let client = xw.client.clone();
+    count_launch();
+    // SAFETY: every index the kernel forms is below the shapes made or checked here: positions
+    // `t · B + b` with `b < batch` guarded in the kernel, units `j < hidden`, rows `ids[p] < U`
+    // (checked by `op::layer_indexed`'s caller contract and the CPU kernel's tests).
+    unsafe {
+        kernels::forward_persistent::launch_unchecked(
+            &client,
+            CubeCount::Static(cubes, 1, 1),
+            CubeDim::new_1d(threads),
+            xw.clone().into_tensor_arg(),
+            ids.clone().into_tensor_arg(),
+            bias.clone().into_tensor_arg(),
+            w_hh.clone().into_tensor_arg(),
+            hs.into_tensor_arg(),
+            gates.into_tensor_arg(),
+            cells.into_tensor_arg(),
+            cells_tanh.into_tensor_arg(),
+            d.steps as u32,
+            d.batch as u32,
+            d.hidden,
+            rows,
+            indexed,
+            save,
+            [
+                dtype_to_storage_type(xw.dtype),
+                dtype_to_storage_type(ids.dtype),
+            ],
+        )
+    };
+}
+
+/// Elementwise launch shape for `n` threads.
+fn elementwise(n: usize) -> (CubeCount, CubeDim) {
+    let threads = CUBE_THREADS as u32;
+    (
+        CubeCount::Static((n as u32).div_ceil(threads), 1, 1),
+        CubeDim::new_1d(threads),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn forward_per_step(
+    xw: &CubeTensor,
+    ids: &CubeTensor,
+    bias: &CubeTensor,
+    w_hh: &CubeTensor,
+    [hs, gates, cells, cells_tanh]: [CubeTensor; 4],
+    d: Dims,
+    indexed: bool,
+    save: bool,
+) {
+    let client = xw.client.clone();
+    let c_state = empty(xw, &[d.batch, d.hidden]);
+    let mut h_prev: Option<CubeTensor> = None;
+    let (count, dim) = elementwise(d.batch * d.hidden);
+    for t in 0..d.steps {
+        // At t = 0 the state is zero and the kernel reads no product: any tensor stands in.
+        let rec = match &h_prev {
+            Some(h) => matmul(h.clone(), w_hh.clone()),
+            None => w_hh.clone(),
+        };
+        let h_out = empty(xw, &[d.batch, d.hidden]);
+        count_launch();
+        // SAFETY: threads past `batch · hidden` return at once; the rest index `[B, H]`,
+        // `[B, 4H]` and `[T, B, ·]` tensors made here.
+        unsafe {
+            kernels::forward_step::launch_unchecked(
+                &client,
+                count.clone(),
+                dim,
+                xw.clone().into_tensor_arg(),
+                ids.clone().into_tensor_arg(),
+                bias.clone().into_tensor_arg(),
+                rec.into_tensor_arg(),
+                c_state.clone().into_tensor_arg(),
+                h_out.clone().into_tensor_arg(),
+                hs.clone().into_tensor_arg(),
+                gates.clone().into_tensor_arg(),
+                cells.clone().into_tensor_arg(),
+                cells_tanh.clone().into_tensor_arg(),
+                t as u32,
+                d.batch as u32,
+                d.hidden,
+                indexed,
+                save,
+                [
+                    dtype_to_storage_type(xw.dtype),
+                    dtype_to_storage_type(ids.dtype),
+                ],
+            )
+        };
+        h_prev = Some(h_out);
+    }
+}
+
+/// The backward on what [`forward`] saved.
+#[allow(clippy::type_complexity)]
+fn backward(
+    s: LstmSaved<Cube>,
+    d_hs: CubeTensor,
+    need_x: bool,
+) -> (Option<CubeTensor>, CubeTensor, CubeTensor, CubeTensor) {
+    let d = Dims::of(&s.x, s.index.as_ref(), &s.w_hh);
+    let four_h = 4 * d.hidden;
+    if d.positions() == 0 || d.hidden == 0 {
+        let dx = need_x.then(|| zeros(&s.x, &s.x.shape().to_vec()));
+        return (
+            dx,
+            zeros(&s.w_ih, &[d.input, four_h]),
+            zeros(&s.bias, &[four_h]),
+            zeros(&s.w_hh, &[d.hidden, four_h]),
+        );
+    }
+    let d_hs = into_contiguous(d_hs);
+    let dz = empty(&d_hs, &[d.positions(), four_h]);
+    let w_hh_t = into_contiguous(Cube::float_transpose(s.w_hh.clone()));
+    let saved = [s.gates.clone(), s.cells.clone(), s.cells_tanh.clone()];
+    match persistent_shape(d.hidden, d.batch, 9).filter(|_| design() == Design::Persistent) {
+        Some(shape) => backward_persistent(&d_hs, saved, &w_hh_t, &dz, d, shape),
+        None => backward_per_step(&d_hs, saved, &w_hh_t, &dz, d),
+    }
+    let d_bias = reshape(Cube::float_sum_dim(dz.clone(), 0), &[four_h]);
+    // h_{t−1} for every position with t ≥ 1 against that position's gate gradients (h_{−1} = 0).
+    let d_w_hh = if d.steps > 1 {
+        let h_prev = reshape(
+            rows(s.hs, 0, d.steps - 1),
+            &[(d.steps - 1) * d.batch, d.hidden],
+        );
+        let dz_next = rows(dz.clone(), d.batch, d.positions());
+        matmul(Cube::float_transpose(h_prev), dz_next)
+    } else {
+        zeros(&s.w_hh, &[d.hidden, four_h])
+    };
+    let (d_x, d_w_ih) = match &s.index {
+        None => {
+            let x = reshape(s.x, &[d.positions(), d.input]);
+            let d_w_ih = matmul(Cube::float_transpose(x), dz.clone());
+            let d_x = need_x.then(|| {
+                let dx = matmul(dz, Cube::float_transpose(s.w_ih));
+                reshape(dx, &[d.steps, d.batch, d.input])
+            });
+            (d_x, d_w_ih)
+        }
+        Some(index) => {
+            // Each distinct row's gate gradient is the sum over the positions that read it.
+            let count = s.x.shape()[0];
+            let ids = ids_tensor(Some(index), &s.x);
+            let dz_rows = Cube::float_select_assign(
+                zeros(&dz, &[count, four_h]),
+                0,
+                ids,
+                dz,
+                IndexingUpdateOp::Add,
+            );
+            let d_w_ih = matmul(Cube::float_transpose(s.x), dz_rows.clone());
+            let d_x = need_x.then(|| matmul(dz_rows, Cube::float_transpose(s.w_ih)));
+            (d_x, d_w_ih)
+        }
+    };
+    (d_x, d_w_ih, d_bias, d_w_hh)
+}
+
+fn backward_persistent(
+    d_hs: &CubeTensor,
+    [gates, cells, cells_tanh]: [CubeTensor; 3],
+    w_hh_t: &CubeTensor,
+    dz: &CubeTensor,
+    d: Dims,
+    (threads, rows, cubes): (u32, usize, u32),
+) {
+    count_launch();
+    // SAFETY: as for the forward; `dz`, the saved tensors and `d_hs` are `[T, B, ·]` by
+    // construction.
+    unsafe {
+        kernels::backward_persistent::launch_unchecked(
+            &d_hs.client,
+            CubeCount::Static(cubes, 1, 1),
+            CubeDim::new_1d(threads),
+            d_hs.clone().into_tensor_arg(),
+            into_contiguous(gates).into_tensor_arg(),
+            into_contiguous(cells).into_tensor_arg(),
+            into_contiguous(cells_tanh).into_tensor_arg(),
+            w_hh_t.clone().into_tensor_arg(),
+            dz.clone().into_tensor_arg(),
+            d.steps as u32,
+            d.batch as u32,
+            d.hidden,
+            rows,
+            dtype_to_storage_type(d_hs.dtype),
+        )
+    };
+}
+
+fn backward_per_step(
+    d_hs: &CubeTensor,
+    [gates, cells, cells_tanh]: [CubeTensor; 3],
+    w_hh_t: &CubeTensor,
+    dz: &CubeTensor,
+    d: Dims,
+) {
+    let (gates, cells, cells_tanh) = (
+        into_contiguous(gates),
+        into_contiguous(cells),
+        into_contiguous(cells_tanh),
+    );
+    let dc_state = empty(d_hs, &[d.batch, d.hidden]);
+    let mut dz_next: Option<CubeTensor> = None;
+    let (count, dim) = elementwise(d.batch * d.hidden);
+    for t in (0..d.steps).rev() {
+        // At the last step nothing comes back from the future: any tensor stands in.
+        let rec = match &dz_next {
+            Some(dz_next) => matmul(dz_next.clone(), w_hh_t.clone()),
+            None => w_hh_t.clone(),
+        };
+        let dz_step = empty(d_hs, &[d.batch, 4 * d.hidden]);
+        count_launch();
+        // SAFETY: as for the forward step.
+        unsafe {
+            kernels::backward_step::launch_unchecked(
+                &d_hs.client,
+                count.clone(),
+                dim,
+                d_hs.clone().into_tensor_arg(),
+                gates.clone().into_tensor_arg(),
+                cells.clone().into_tensor_arg(),
+                cells_tanh.clone().into_tensor_arg(),
+                rec.into_tensor_arg(),
+                dc_state.clone().into_tensor_arg(),
+                dz.clone().into_tensor_arg(),
+                dz_step.clone().into_tensor_arg(),
+                t as u32,
+                d.steps as u32,
+                d.batch as u32,
+                d.hidden,
+                dtype_to_storage_type(d_hs.dtype),
+            )
+        };
+        dz_next = Some(dz_step);
+    }
+}
