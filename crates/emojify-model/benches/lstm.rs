@@ -109,7 +109,7 @@ fn main() {
             );
         }
         op::set_enabled(true);
-        cube::set_design(cube::Design::Persistent);
+        cube::set_design(cube::Design::Auto);
         println!(
             "| {name} | burn::nn::Lstm (two biases per gate) | {burn_step:.2} | {burn_big:.1} | {} |",
             burn_lstm.num_params()

@@ -35,14 +35,86 @@ pub struct BenchSpec {
     pub synthetic: Option<usize>,
     /// A seeded random matrix of GloVe's shape instead of GloVe (speed only; no accuracy).
     pub random_embedding: bool,
-    /// Run the LSTM from burn tensor ops even where the one-op CPU layer exists, to measure what
-    /// that layer gains.
+    /// How the LSTM layers run (the one-op layer, one of its CubeCL designs, or composed from
+    /// tensor ops), to measure what each gains on the same work.
     #[serde(default)]
-    pub composed_lstm: bool,
+    pub lstm: LstmVariant,
     pub threads: Option<usize>,
     /// Repetitions of each inference measurement (the median is reported).
     pub reps: usize,
     pub wgpu_device: WgpuChoice,
+}
+
+/// How a bench row runs its LSTM layers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LstmVariant {
+    /// The one-op layer as the backend runs it by default (the CPU kernel on flex/ndarray; the
+    /// CubeCL kernels' default design on wgpu).
+    #[default]
+    OneOp,
+    /// The CubeCL kernels' persistent design (one launch per layer and pass); on the CPU backends
+    /// the same as `one-op`.
+    Persistent,
+    /// The CubeCL kernels' per-step design (a matmul and a cell kernel per step).
+    PerStep,
+    /// The layer composed from burn tensor ops.
+    Composed,
+}
+
+impl LstmVariant {
+    pub const ALL: [LstmVariant; 4] = [
+        LstmVariant::OneOp,
+        LstmVariant::Persistent,
+        LstmVariant::PerStep,
+        LstmVariant::Composed,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LstmVariant::OneOp => "one-op",
+            LstmVariant::Persistent => "persistent",
+            LstmVariant::PerStep => "per-step",
+            LstmVariant::Composed => "composed",
+        }
+    }
+
+    /// Sets this process up to run the variant.
+    fn apply(self) {
+        use emojify_model::lstm::{cube, op};
+        op::set_enabled(self != LstmVariant::Composed);
+        match self {
+            LstmVariant::Persistent => cube::set_design(cube::Design::Persistent),
+            LstmVariant::PerStep => cube::set_design(cube::Design::PerStep),
+            LstmVariant::OneOp | LstmVariant::Composed => {}
+        }
+    }
+
+    /// Whether the variant differs from `one-op` on `backend` (the designs are wgpu's only).
+    pub fn applies_to(self, backend: BackendKind) -> bool {
+        backend == BackendKind::Wgpu || matches!(self, LstmVariant::OneOp | LstmVariant::Composed)
+    }
+}
+
+impl std::str::FromStr for LstmVariant {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        LstmVariant::ALL
+            .into_iter()
+            .find(|v| v.name() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown LSTM variant `{s}` (expected one-op, persistent, per-step or composed)"
+                )
+            })
+    }
+}
+
+impl std::fmt::Display for LstmVariant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// One backend's figures (one row of the table).
@@ -178,9 +250,7 @@ pub fn bench_data(
 /// Runs the bench for one backend in this process.
 pub fn run_worker(spec: &BenchSpec, backend: BackendKind) -> anyhow::Result<BenchRow> {
     let mut config = RunConfig::load(&spec.config)?;
-    if spec.composed_lstm {
-        emojify_model::lstm::op::set_enabled(false);
-    }
+    spec.lstm.apply();
     config.backend = backend;
     config.train.epochs = spec.epochs;
     config.train.batch_size = spec.batch;
@@ -229,7 +299,10 @@ pub fn run_worker(spec: &BenchSpec, backend: BackendKind) -> anyhow::Result<Benc
     let infer_b1_ms = time(one)? * 1000.0;
     let infer_b1024_sentences_per_s = 1024.0 / time(&big)?;
     Ok(BenchRow {
-        backend: backend.to_string(),
+        backend: match spec.lstm {
+            LstmVariant::OneOp => backend.to_string(),
+            variant => format!("{backend} ({variant} LSTM)"),
+        },
         device: match backend {
             // The adapter's own name: "llvmpipe (LLVM …)" is Mesa's CPU rasteriser, not a GPU.
             BackendKind::Wgpu => device
@@ -427,14 +500,11 @@ pub fn markdown(rows: &[BenchRow], spec: &BenchSpec) -> String {
         spec.epochs,
         spec.batch,
         spec.threads.map_or("default".into(), |t| t.to_string()),
-        [
-            (spec.random_embedding, ", random embedding"),
-            (spec.composed_lstm, ", composed LSTM"),
-        ]
-        .iter()
-        .filter(|(on, _)| *on)
-        .map(|(_, note)| *note)
-        .collect::<String>()
+        [(spec.random_embedding, ", random embedding"),]
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, note)| *note)
+            .collect::<String>()
     );
     s.push_str("| backend | device | warm-up s | median epoch s | total train s | train sent/s | infer b=1 ms | infer b=1024 sent/s | peak RSS MiB | test acc |\n");
     s.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");

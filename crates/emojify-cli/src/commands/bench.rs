@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use emojify_train::backend::WgpuChoice;
-use emojify_train::bench::{self, BenchRow, BenchSpec};
+use emojify_train::bench::{self, BenchRow, BenchSpec, LstmVariant};
 use emojify_train::{BackendKind, RunConfig};
 
 #[derive(Args)]
@@ -28,9 +28,12 @@ pub struct BenchArgs {
     /// Use a seeded random matrix of GloVe's shape instead of GloVe (speed runs only).
     #[arg(long)]
     random_embedding: bool,
-    /// Run the LSTM from burn tensor ops on flex/ndarray too, instead of the one-op layer with its
-    /// hand-written backward (to measure what that layer gains).
-    #[arg(long)]
+    /// How to run the LSTM layers, each a row per backend: one-op (the backend's one-op layer),
+    /// persistent or per-step (the two CubeCL designs, wgpu only), composed (burn tensor ops).
+    #[arg(long, value_delimiter = ',', default_value = "one-op")]
+    lstm: Vec<LstmVariant>,
+    /// Shorthand for `--lstm composed`.
+    #[arg(long, conflicts_with = "lstm")]
     composed_lstm: bool,
     /// CPU threads for the CPU backends and PyTorch (RAYON_NUM_THREADS / torch.set_num_threads).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
@@ -95,10 +98,15 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         batch: args.batch.map_or(config.train.batch_size, |b| b as usize),
         synthetic: args.synthetic.map(|n| n as usize),
         random_embedding: args.random_embedding,
-        composed_lstm: args.composed_lstm,
+        lstm: LstmVariant::OneOp,
         threads: args.threads.map(|t| t as usize),
         reps: args.reps as usize,
         wgpu_device: args.wgpu_device,
+    };
+    let variants = if args.composed_lstm {
+        vec![LstmVariant::Composed]
+    } else {
+        args.lstm.clone()
     };
     let python = bench::reference_python();
     // The reference's input (the data and an 80 MB embedding) is written once for every round.
@@ -118,13 +126,22 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     for round in 1..=args.rounds {
         let mut rows = Vec::new();
         for backend in &args.backends {
-            eprintln!("bench: round {round}/{}: {backend} …", args.rounds);
-            let row = run_child(&spec, *backend)?;
-            eprintln!(
-                "bench: {backend}: median epoch {:.3} s, {:.0} train sentences/s",
-                row.median_epoch_s, row.train_sentences_per_s
-            );
-            rows.push(row);
+            for lstm in variants.iter().filter(|v| v.applies_to(*backend)) {
+                let spec = BenchSpec {
+                    lstm: *lstm,
+                    ..spec.clone()
+                };
+                eprintln!(
+                    "bench: round {round}/{}: {backend} ({lstm} LSTM) …",
+                    args.rounds
+                );
+                let row = run_child(&spec, *backend)?;
+                eprintln!(
+                    "bench: {}: median epoch {:.3} s, {:.0} train sentences/s",
+                    row.backend, row.median_epoch_s, row.train_sentences_per_s
+                );
+                rows.push(row);
+            }
         }
         if let Some((_, input)) = &reference {
             eprintln!("bench: round {round}/{}: pytorch …", args.rounds);

@@ -98,11 +98,13 @@ fn projected<F: Float, I: Numeric>(
     }
 }
 
-/// The whole forward time loop of one layer. Launch: one cube per `rows` batch rows, its
-/// threads striding the hidden units along x. A thread keeps its unit's four pre-activations
-/// for all `rows` rows in registers, so each `w_hh` value it loads serves `rows` rows (the
-/// product is bound by loads, not arithmetic). Shared memory: the rows' `h` twice (read one,
-/// write the other, swapped each step) and their `c`.
+/// The whole forward time loop of one layer. Launch: one cube per `rows` batch rows; each
+/// thread takes `units` hidden units spaced a cube's width apart (so a cube's loads of a `w_hh`
+/// row stay contiguous). A thread keeps the four pre-activations of its units for all its rows
+/// in registers: each `w_hh` value it loads serves `rows` rows and each `h` value `4 · units`
+/// products — the loop is bound by loads (measured on lavapipe, docs/benchmarks.md), not by
+/// arithmetic. Shared memory: the rows' `h` twice (read one, write the other, swapped each
+/// step) and their `c`.
 #[cube(launch_unchecked)]
 #[allow(clippy::too_many_arguments)]
 pub fn forward_persistent<F: Float, I: Numeric>(
@@ -118,6 +120,7 @@ pub fn forward_persistent<F: Float, I: Numeric>(
     batch: u32,
     #[comptime] hidden: usize,
     #[comptime] rows: usize,
+    #[comptime] units: usize,
     #[comptime] indexed: bool,
     #[comptime] save: bool,
     #[define(F, I)] _dtypes: [ElemType; 2],
@@ -126,71 +129,85 @@ pub fn forward_persistent<F: Float, I: Numeric>(
     let first = CUBE_POS_X as usize * rows;
     let batch = batch as usize;
     let steps = steps as usize;
-    let stride = CUBE_DIM_X as usize;
+    let width = CUBE_DIM_X as usize;
     let block = rows * hidden;
     let mut state = Shared::<[F]>::new_slice(3 * rows * hidden);
     for t in 0..steps {
         let read = (t % 2) * block;
         let write = block - read;
-        let mut j = UNIT_POS_X as usize;
-        while j < hidden {
-            let mut zi = Array::<F>::new(rows);
-            let mut zf = Array::<F>::new(rows);
-            let mut zg = Array::<F>::new(rows);
-            let mut zo = Array::<F>::new(rows);
+        let mut j0 = UNIT_POS_X as usize;
+        while j0 < hidden {
+            // z[(g · units + u) · rows + r]: gate g of unit j0 + u · width, row first + r.
+            let mut z = Array::<F>::new(4 * units * rows);
             #[unroll]
-            for r in 0..rows {
-                zi[r] = F::new(0.0);
-                zf[r] = F::new(0.0);
-                zg[r] = F::new(0.0);
-                zo[r] = F::new(0.0);
-                if first + r < batch {
-                    let z =
-                        projected::<F, I>(xw, ids, bias, t * batch + first + r, j, hidden, indexed);
-                    zi[r] = z.i;
-                    zf[r] = z.f;
-                    zg[r] = z.g;
-                    zo[r] = z.o;
+            for u in 0..units {
+                let j = j0 + u * width;
+                #[unroll]
+                for r in 0..rows {
+                    z[u * rows + r] = F::new(0.0);
+                    z[(units + u) * rows + r] = F::new(0.0);
+                    z[(2 * units + u) * rows + r] = F::new(0.0);
+                    z[(3 * units + u) * rows + r] = F::new(0.0);
+                    if j < hidden && first + r < batch {
+                        let p = t * batch + first + r;
+                        let zr = projected::<F, I>(xw, ids, bias, p, j, hidden, indexed);
+                        z[u * rows + r] = zr.i;
+                        z[(units + u) * rows + r] = zr.f;
+                        z[(2 * units + u) * rows + r] = zr.g;
+                        z[(3 * units + u) * rows + r] = zr.o;
+                    }
                 }
             }
             if t > 0 {
                 for k in 0..hidden {
-                    let w = k * four_h + j;
-                    let wi = w_hh[w];
-                    let wf = w_hh[w + hidden];
-                    let wg = w_hh[w + 2 * hidden];
-                    let wo = w_hh[w + 3 * hidden];
+                    let mut w = Array::<F>::new(4 * units);
+                    #[unroll]
+                    for u in 0..units {
+                        // Past the last unit, read the last one: in bounds, result unused.
+                        let mut j = j0 + u * width;
+                        if j >= hidden {
+                            j = hidden - 1;
+                        }
+                        #[unroll]
+                        for g in 0..4 {
+                            w[g * units + u] = w_hh[k * four_h + g * hidden + j];
+                        }
+                    }
                     #[unroll]
                     for r in 0..rows {
                         let hk = state[read + r * hidden + k];
-                        zi[r] += hk * wi;
-                        zf[r] += hk * wf;
-                        zg[r] += hk * wg;
-                        zo[r] += hk * wo;
+                        #[unroll]
+                        for q in 0..4 * units {
+                            z[q * rows + r] += hk * w[q];
+                        }
                     }
                 }
             }
             #[unroll]
-            for r in 0..rows {
-                if first + r < batch {
-                    let mut c_prev = F::new(0.0);
-                    if t > 0 {
-                        c_prev = state[2 * block + r * hidden + j];
+            for u in 0..units {
+                let j = j0 + u * width;
+                #[unroll]
+                for r in 0..rows {
+                    if j < hidden && first + r < batch {
+                        let mut c_prev = F::new(0.0);
+                        if t > 0 {
+                            c_prev = state[2 * block + r * hidden + j];
+                        }
+                        let zr = Line4::<F> {
+                            i: z[u * rows + r],
+                            f: z[(units + u) * rows + r],
+                            g: z[(2 * units + u) * rows + r],
+                            o: z[(3 * units + u) * rows + r],
+                        };
+                        let p = t * batch + first + r;
+                        let out =
+                            cell::<F>(zr, c_prev, p, j, hs, gates, cells, cells_tanh, hidden, save);
+                        state[2 * block + r * hidden + j] = out.c;
+                        state[write + r * hidden + j] = out.h;
                     }
-                    let z = Line4::<F> {
-                        i: zi[r],
-                        f: zf[r],
-                        g: zg[r],
-                        o: zo[r],
-                    };
-                    let p = t * batch + first + r;
-                    let out =
-                        cell::<F>(z, c_prev, p, j, hs, gates, cells, cells_tanh, hidden, save);
-                    state[2 * block + r * hidden + j] = out.c;
-                    state[write + r * hidden + j] = out.h;
                 }
             }
-            j += stride;
+            j0 += width * units;
         }
         sync_cube();
     }
@@ -198,8 +215,8 @@ pub fn forward_persistent<F: Float, I: Numeric>(
 
 /// The whole backward time loop of one layer: the gate pre-activation gradients `dz [T·B, 4H]`
 /// from the hidden states' gradient, step T−1 down to 0, cubes and threads as in
-/// [`forward_persistent`]. `w_hh_t` is `w_hh` transposed, `[4H, H]`, so the threads of a cube
-/// read it coalesced. Shared memory: the rows' gate gradients twice (the step after's, and this
+/// [`forward_persistent`]. `w_hh_t` is `w_hh` transposed, `[4H, H]`, so a cube's threads read
+/// it contiguously. Shared memory: the rows' gate gradients twice (the step after's, and this
 /// step's) and their `dc`.
 #[cube(launch_unchecked)]
 #[allow(clippy::too_many_arguments)]
@@ -214,13 +231,14 @@ pub fn backward_persistent<F: Float>(
     batch: u32,
     #[comptime] hidden: usize,
     #[comptime] rows: usize,
+    #[comptime] units: usize,
     #[define(F)] _dtype: ElemType,
 ) {
     let four_h = 4 * hidden;
     let first = CUBE_POS_X as usize * rows;
     let batch = batch as usize;
     let steps = steps as usize;
-    let stride = CUBE_DIM_X as usize;
+    let width = CUBE_DIM_X as usize;
     let block = rows * four_h;
     let mut state = Shared::<[F]>::new_slice(2 * rows * four_h + rows * hidden);
     let dc_at = 2 * block;
@@ -228,54 +246,83 @@ pub fn backward_persistent<F: Float>(
         let t = steps - 1 - step;
         let write = (step % 2) * block;
         let read = block - write;
-        let mut j = UNIT_POS_X as usize;
-        while j < hidden {
-            let mut dh = Array::<F>::new(rows);
+        let mut j0 = UNIT_POS_X as usize;
+        while j0 < hidden {
+            // dh[u · rows + r]: unit j0 + u · width, row first + r.
+            let mut dh = Array::<F>::new(units * rows);
             #[unroll]
-            for r in 0..rows {
-                dh[r] = F::new(0.0);
-                if first + r < batch {
-                    dh[r] = d_hs[(t * batch + first + r) * hidden + j];
+            for u in 0..units {
+                let j = j0 + u * width;
+                #[unroll]
+                for r in 0..rows {
+                    dh[u * rows + r] = F::new(0.0);
+                    if j < hidden && first + r < batch {
+                        dh[u * rows + r] = d_hs[(t * batch + first + r) * hidden + j];
+                    }
                 }
             }
             if step > 0 {
                 for m in 0..four_h {
-                    let w = w_hh_t[m * hidden + j];
+                    let mut w = Array::<F>::new(units);
+                    #[unroll]
+                    for u in 0..units {
+                        let mut j = j0 + u * width;
+                        if j >= hidden {
+                            j = hidden - 1;
+                        }
+                        w[u] = w_hh_t[m * hidden + j];
+                    }
                     #[unroll]
                     for r in 0..rows {
-                        dh[r] += state[read + r * four_h + m] * w;
+                        let dzm = state[read + r * four_h + m];
+                        #[unroll]
+                        for u in 0..units {
+                            dh[u * rows + r] += dzm * w[u];
+                        }
                     }
                 }
             }
             #[unroll]
-            for r in 0..rows {
-                if first + r < batch {
-                    let p = t * batch + first + r;
-                    let mut dc_next = F::new(0.0);
-                    if step > 0 {
-                        dc_next = state[dc_at + r * hidden + j]
-                            * gates[(p + batch) * four_h + hidden + j];
+            for u in 0..units {
+                let j = j0 + u * width;
+                #[unroll]
+                for r in 0..rows {
+                    if j < hidden && first + r < batch {
+                        let p = t * batch + first + r;
+                        let mut dc_next = F::new(0.0);
+                        if step > 0 {
+                            dc_next = state[dc_at + r * hidden + j]
+                                * gates[(p + batch) * four_h + hidden + j];
+                        }
+                        let mut c_prev = F::new(0.0);
+                        if t > 0 {
+                            c_prev = cells[(p - batch) * hidden + j];
+                        }
+                        let dz_p = cell_grads::<F>(
+                            gates,
+                            cells_tanh,
+                            dh[u * rows + r],
+                            dc_next,
+                            c_prev,
+                            p,
+                            j,
+                            hidden,
+                        );
+                        let g = p * four_h;
+                        dz[g + j] = dz_p.i;
+                        dz[g + hidden + j] = dz_p.f;
+                        dz[g + 2 * hidden + j] = dz_p.g;
+                        dz[g + 3 * hidden + j] = dz_p.o;
+                        let s = write + r * four_h;
+                        state[s + j] = dz_p.i;
+                        state[s + hidden + j] = dz_p.f;
+                        state[s + 2 * hidden + j] = dz_p.g;
+                        state[s + 3 * hidden + j] = dz_p.o;
+                        state[dc_at + r * hidden + j] = dz_p.dc;
                     }
-                    let mut c_prev = F::new(0.0);
-                    if t > 0 {
-                        c_prev = cells[(p - batch) * hidden + j];
-                    }
-                    let dz_p =
-                        cell_grads::<F>(gates, cells_tanh, dh[r], dc_next, c_prev, p, j, hidden);
-                    let g = p * four_h;
-                    dz[g + j] = dz_p.i;
-                    dz[g + hidden + j] = dz_p.f;
-                    dz[g + 2 * hidden + j] = dz_p.g;
-                    dz[g + 3 * hidden + j] = dz_p.o;
-                    let s = write + r * four_h;
-                    state[s + j] = dz_p.i;
-                    state[s + hidden + j] = dz_p.f;
-                    state[s + 2 * hidden + j] = dz_p.g;
-                    state[s + 3 * hidden + j] = dz_p.o;
-                    state[dc_at + r * hidden + j] = dz_p.dc;
                 }
             }
-            j += stride;
+            j0 += width * units;
         }
         sync_cube();
     }

@@ -6,9 +6,9 @@
 //! the reverse time loop, then ordinary matmuls give `dW_ih`, `dW_hh`, `dx` and a sum `db`.
 //! Two designs of the time loop ([`Design`]): **persistent** — the whole loop is one launch, a
 //! cube per slice of the batch with `h` (and in the backward the gate gradients) in shared
-//! memory; and **per step** — a recurrent matmul and one fused cell kernel per step. Persistent
-//! is the default (measured, docs/benchmarks.md); per step serves hidden sizes whose state does
-//! not fit in a cube's shared memory.
+//! memory; and **per step** — a recurrent matmul and one fused cell kernel per step. By default
+//! small batches run persistently and large ones per step (measured, docs/benchmarks.md); per
+//! step also serves hidden sizes whose state does not fit in a cube's shared memory.
 
 mod kernels;
 #[cfg(test)]
@@ -31,24 +31,48 @@ use crate::lstm::op::{LstmLayer, LstmSaved, RowIndex};
 /// How the time loop runs on the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Design {
+    /// Persistent for batches up to [`AUTO_PERSISTENT_BATCH`] rows, per step above.
+    Auto,
     /// One launch per layer and direction of the pass, the loop inside the kernel.
     Persistent,
     /// A recurrent matmul and a fused cell kernel per time step.
     PerStep,
 }
 
+/// The largest batch [`Design::Auto`] runs persistently. On lavapipe the persistent kernels win
+/// at batch 1–32 (fewer launches) and lose at 512 (burn's tiled matmul does the products
+/// faster than the kernel's own loop); docs/benchmarks.md has the figures.
+pub const AUTO_PERSISTENT_BATCH: usize = 64;
+
+impl Design {
+    /// Whether a batch of `batch` rows runs persistently.
+    fn persistent(self, batch: usize) -> bool {
+        match self {
+            Design::Auto => batch <= AUTO_PERSISTENT_BATCH,
+            Design::Persistent => true,
+            Design::PerStep => false,
+        }
+    }
+}
+
 static DESIGN: AtomicU8 = AtomicU8::new(0);
 static LAUNCHES: AtomicUsize = AtomicUsize::new(0);
 
-/// Chooses the design for this process (benchmarks compare the two).
+/// Chooses the design for this process (benchmarks compare them).
 pub fn set_design(design: Design) {
-    DESIGN.store(matches!(design, Design::PerStep) as u8, Ordering::Relaxed);
+    let code = match design {
+        Design::Auto => 0,
+        Design::Persistent => 1,
+        Design::PerStep => 2,
+    };
+    DESIGN.store(code, Ordering::Relaxed);
 }
 
-/// The design [`set_design`] chose (persistent unless told otherwise).
+/// The design [`set_design`] chose ([`Design::Auto`] unless told otherwise).
 pub fn design() -> Design {
     match DESIGN.load(Ordering::Relaxed) {
-        0 => Design::Persistent,
+        0 => Design::Auto,
+        1 => Design::Persistent,
         _ => Design::PerStep,
     }
 }
@@ -66,25 +90,35 @@ const CUBE_THREADS: usize = 256;
 /// guarantees. The backward keeps `9 H` values per batch row, so H up to 455 fits one row.
 const SHARED_BYTES: usize = 16 * 1024;
 
-/// Batch rows one cube of the persistent kernels carries (each `w_hh` value a thread loads
-/// serves this many rows; measured on lavapipe, docs/benchmarks.md).
-const ROWS_PER_CUBE: usize = 8;
+/// How one cube of a persistent kernel is cut: `rows` batch rows per cube, `units` hidden units
+/// per thread (so each loaded weight serves `rows` products and each loaded state value
+/// `units`). Measured on lavapipe (docs/benchmarks.md); a GPU wants its own figures.
+#[derive(Debug, Clone, Copy)]
+struct Tiling {
+    rows: usize,
+    units: usize,
+}
 
-/// The persistent kernels' launch shape for `hidden` units and `batch` rows: `(threads, rows,
-/// cubes)` — threads along x stride the units, each cube carries `rows` batch rows, as many as
-/// [`ROWS_PER_CUBE`] and the shared memory a row takes (`per_row · hidden` values) allow;
-/// `None` when not even one row fits.
-fn persistent_shape(hidden: usize, batch: usize, per_row: usize) -> Option<(u32, usize, u32)> {
+const FORWARD_TILING: Tiling = Tiling { rows: 4, units: 2 };
+const BACKWARD_TILING: Tiling = Tiling { rows: 8, units: 4 };
+
+/// The persistent kernels' launch for `hidden` units and `batch` rows: `(threads, tiling,
+/// cubes)`, the rows per cube cut to the batch and to the shared memory a row takes
+/// (`per_row · hidden` values); `None` when not even one row fits.
+fn persistent_shape(
+    hidden: usize,
+    batch: usize,
+    per_row: usize,
+    tiling: Tiling,
+) -> Option<(u32, Tiling, u32)> {
     let row_bytes = per_row * hidden * size_of::<f32>();
     if row_bytes > SHARED_BYTES {
         return None;
     }
-    let threads = hidden.min(CUBE_THREADS);
-    let rows = ROWS_PER_CUBE
-        .min(SHARED_BYTES / row_bytes)
-        .min(batch)
-        .max(1);
-    Some((threads as u32, rows, batch.div_ceil(rows) as u32))
+    let rows = tiling.rows.min(SHARED_BYTES / row_bytes).min(batch).max(1);
+    let threads = hidden.div_ceil(tiling.units).min(CUBE_THREADS);
+    let tiling = Tiling { rows, ..tiling };
+    Some((threads as u32, tiling, batch.div_ceil(rows) as u32))
 }
 
 impl LstmLayer for Cube {
@@ -246,8 +280,8 @@ fn forward(
     let cells = kept(&state);
     let cells_tanh = kept(&state);
     let outputs = [hs.clone(), gates.clone(), cells.clone(), cells_tanh.clone()];
-    let persistent =
-        persistent_shape(d.hidden, d.batch, 3).filter(|_| design() == Design::Persistent);
+    let persistent = persistent_shape(d.hidden, d.batch, 3, FORWARD_TILING)
+        .filter(|_| design().persistent(d.batch));
     match persistent {
         Some(shape) => forward_persistent(
             &xw,
@@ -295,7 +329,7 @@ fn forward_persistent(
     d: Dims,
     indexed: bool,
     save: bool,
-    (threads, rows, cubes): (u32, usize, u32),
+    (threads, tiling, cubes): (u32, Tiling, u32),
 ) {
     let client = xw.client.clone();
     count_launch();
@@ -318,7 +352,8 @@ fn forward_persistent(
             d.steps as u32,
             d.batch as u32,
             d.hidden,
-            rows,
+            tiling.rows,
+            tiling.units,
             indexed,
             save,
             [
@@ -415,7 +450,9 @@ fn backward(
     let dz = empty(&d_hs, &[d.positions(), four_h]);
     let w_hh_t = into_contiguous(Cube::float_transpose(s.w_hh.clone()));
     let saved = [s.gates.clone(), s.cells.clone(), s.cells_tanh.clone()];
-    match persistent_shape(d.hidden, d.batch, 9).filter(|_| design() == Design::Persistent) {
+    match persistent_shape(d.hidden, d.batch, 9, BACKWARD_TILING)
+        .filter(|_| design().persistent(d.batch))
+    {
         Some(shape) => backward_persistent(&d_hs, saved, &w_hh_t, &dz, d, shape),
         None => backward_per_step(&d_hs, saved, &w_hh_t, &dz, d),
     }
@@ -466,7 +503,7 @@ fn backward_persistent(
     w_hh_t: &CubeTensor,
     dz: &CubeTensor,
     d: Dims,
-    (threads, rows, cubes): (u32, usize, u32),
+    (threads, tiling, cubes): (u32, Tiling, u32),
 ) {
     count_launch();
     // SAFETY: as for the forward; `dz`, the saved tensors and `d_hs` are `[T, B, ·]` by
@@ -485,7 +522,8 @@ fn backward_persistent(
             d.steps as u32,
             d.batch as u32,
             d.hidden,
-            rows,
+            tiling.rows,
+            tiling.units,
             dtype_to_storage_type(d_hs.dtype),
         )
     };

@@ -229,5 +229,5 @@ fn both_designs_match_the_cpu_kernel_over_random_shapes() {
             check(case, Upstream::Every, k % 2 == 1, 100 + k as u64);
         }
     }
-    set_design(Design::Persistent);
+    set_design(Design::Auto);
 }
