@@ -40,9 +40,10 @@ pub enum Design {
 }
 
 /// The largest batch [`Design::Auto`] runs persistently. On lavapipe the persistent kernels win
-/// at batch 1–32 (fewer launches) and lose at 512 (burn's tiled matmul does the products
-/// faster than the kernel's own loop); docs/benchmarks.md has the figures.
-pub const AUTO_PERSISTENT_BATCH: usize = 64;
+/// at batch 1 (7 against 11 ms for a V2 prediction: fewer launches), draw at 32 (training) and
+/// lose at 512 (burn's tiled matmul does the products faster than the kernel's own loop);
+/// docs/benchmarks.md has the figures. A GPU will want its own threshold.
+pub const AUTO_PERSISTENT_BATCH: usize = 8;
 
 impl Design {
     /// Whether a batch of `batch` rows runs persistently.

@@ -49,7 +49,7 @@ fn values(rng: &mut StdRng, n: usize, scale: f32) -> Vec<f32> {
     (0..n).map(|_| rng.random_range(-scale..scale)).collect()
 }
 
-/// `(hs, dx, dw_ih, dbias, dw_hh)` of `case` on `device`, from the same numbers.
+/// `(hs, hs by the inference forward, dx, dw_ih, dbias, dw_hh)` of `case` on `device`, from the same numbers.
 fn run(device: &Device, case: Case, upstream: Upstream, need_x: bool, seed: u64) -> Vec<Vec<f32>> {
     let Case {
         steps,
@@ -106,6 +106,14 @@ fn run(device: &Device, case: Case, upstream: Upstream, need_x: bool, seed: u64)
         }
     }
     let d_hs = tensor(device, d_hs, [steps, batch, hidden]);
+    // The inference forward (nothing saved) first, on the same tensors.
+    let inferred = Tensor::<3>::from_dispatch(<Dispatch as LstmLayer>::lstm_layer(
+        x.clone(),
+        index.clone(),
+        w_ih.clone().into_dispatch(),
+        bias.clone().into_dispatch(),
+        w_hh.clone().into_dispatch(),
+    ));
     let (hs, saved) = <Dispatch as LstmLayer>::lstm_layer_forward(
         x,
         index,
@@ -127,6 +135,7 @@ fn run(device: &Device, case: Case, upstream: Upstream, need_x: bool, seed: u64)
     });
     vec![
         read(hs),
+        read(inferred),
         dx.unwrap_or_default(),
         read(Tensor::<2>::from_dispatch(dw_ih)),
         read(Tensor::<1>::from_dispatch(dbias)),
@@ -166,11 +175,18 @@ fn check(case: Case, upstream: Upstream, need_x: bool, seed: u64) {
         "{case:?}: the CubeCL kernels ran (no fallback)"
     );
     let cpu = run(&Device::flex(), case, upstream, need_x, seed);
-    let names = ["hidden states", "d x", "d w_ih", "d bias", "d w_hh"];
+    let names = [
+        "hidden states",
+        "hidden states, inference",
+        "d x",
+        "d w_ih",
+        "d bias",
+        "d w_hh",
+    ];
     for ((a, b), name) in gpu.iter().zip(&cpu).zip(names) {
         assert_close(a, b, &format!("{case:?} {upstream:?} {name}"));
     }
-    assert_eq!(gpu[1].is_empty(), !need_x, "dx only when asked for");
+    assert_eq!(gpu[2].is_empty(), !need_x, "dx only when asked for");
 }
 
 /// Sizes across the ranges V2 and the tests use, most not multiples of any workgroup size.
