@@ -6,7 +6,8 @@
 //!   autodiff node over it that is generic over any backend implementing its forward/backward;
 //! - [`cpu`]: that extension's kernels for flex and ndarray (forward, backward, row groups, GEMM,
 //!   SIMD);
-//! - [`cube`]: the place of the CubeCL (wgpu/cuda/rocm) kernels.
+//! - [`cube`]: that extension's CubeCL kernels for burn's Cube backend (wgpu here; one source
+//!   for cuda and rocm too): the time loop persistent or per step.
 
 use std::collections::HashMap;
 
@@ -82,8 +83,8 @@ impl FusedLstm {
     }
 
     /// `x [T, B, input]` → `[T, B, H]`. Time-major keeps each step's slice of the projected
-    /// input, and each step's output, contiguous (measured in docs/benchmarks.md). On the CPU
-    /// backends the whole layer is one operation ([`op`]); elsewhere it is composed.
+    /// input, and each step's output, contiguous (measured in docs/benchmarks.md). The whole
+    /// layer is one operation ([`op`]) on flex, ndarray and wgpu; composed when it is turned off.
     pub fn forward_time_major(&self, x: Tensor<3>) -> Tensor<3> {
         let (w_ih, bias, w_hh) = (self.w_ih.val(), self.bias.val(), self.w_hh.val());
         if op::available(&x.device()) {

@@ -2,8 +2,9 @@
 //! models call ([`layer`], [`layer_indexed`]). The extension has an inference forward, a training
 //! forward that also returns what the backward needs ([`LstmSaved`]), and that backward; the
 //! autodiff node (`super::autodiff`) is written once over those, for any inner backend that
-//! implements them — the CPU kernels ([`super::cpu`]) today. Backends without it (wgpu) run the
-//! composed layer ([`super::composed`]).
+//! implements them: the CPU kernels ([`super::cpu`]) for flex and ndarray, the CubeCL kernels
+//! ([`super::cube`]) for burn's Cube backend (wgpu here). [`set_enabled`]`(false)` runs the
+//! composed layer ([`super::composed`]) everywhere, for comparison.
 
 // ndarray is deprecated upstream but still one of this project's backends.
 #![allow(deprecated)]
