@@ -51,7 +51,7 @@ impl<B: LstmLayer, C: CheckpointStrategy> LstmLayer for Autodiff<B, C> {
         d_hs: FloatTensor<Self>,
         need_x: bool,
     ) -> (
-        Option<FloatTensor<Self>>,
+        FloatTensor<Self>,
         FloatTensor<Self>,
         FloatTensor<Self>,
         FloatTensor<Self>,
@@ -59,7 +59,7 @@ impl<B: LstmLayer, C: CheckpointStrategy> LstmLayer for Autodiff<B, C> {
         let (dx, dw_ih, dbias, dw_hh) =
             B::lstm_layer_backward(s.map(Self::inner), Self::inner(d_hs), need_x);
         (
-            dx.map(Self::from_inner),
+            Self::from_inner(dx),
             Self::from_inner(dw_ih),
             Self::from_inner(dbias),
             Self::from_inner(dw_hh),
@@ -79,7 +79,7 @@ impl<B: LstmLayer> Backward<B, 4> for LayerBackward {
         let d_hs = grads.consume::<B>(&ops.node);
         // A frozen embedding below the first layer needs no input gradient.
         let (dx, d_w_ih, d_bias, d_w_hh) = B::lstm_layer_backward(ops.state, d_hs, x.is_some());
-        if let (Some(node), Some(dx)) = (x, dx) {
+        if let Some(node) = x {
             grads.register::<B>(node.id, dx);
         }
         for (node, grad) in [(w_ih, d_w_ih), (bias, d_bias), (w_hh, d_w_hh)] {

@@ -19,9 +19,10 @@ use burn::prelude::*;
 /// Backends that run a whole LSTM layer as one operation. Shapes: `x [T, B, in]` (or, with
 /// `index`, the distinct input rows `[U, in]`), `w_ih [in, 4H]`, `bias [4H]`, `w_hh [H, 4H]`;
 /// hidden states `[T, B, H]`, from a zero state. Gate order i, f, g, o.
-#[backend_extension(Flex, NdArray, Cube, Autodiff)]
+#[backend_extension(Flex, NdArray, Cube, Fusion: cfg(feature = "fusion"), Autodiff)]
 pub trait LstmLayer: Backend {
     /// Every step's hidden state, keeping nothing for a backward pass.
+    #[fusion(meta = fusion_meta::layer)]
     fn lstm_layer(
         x: FloatTensor<Self>,
         index: Option<RowIndex>,
@@ -32,6 +33,7 @@ pub trait LstmLayer: Backend {
 
     /// [`Self::lstm_layer`] for training: the hidden states and what
     /// [`Self::lstm_layer_backward`] needs.
+    #[fusion(meta = fusion_meta::layer_forward)]
     fn lstm_layer_forward(
         x: FloatTensor<Self>,
         index: Option<RowIndex>,
@@ -41,24 +43,101 @@ pub trait LstmLayer: Backend {
     ) -> (FloatTensor<Self>, LstmSaved<Self>);
 
     /// The gradients `(x, w_ih, bias, w_hh)` given the hidden states' gradient `d_hs [T, B, H]`;
-    /// the input's only with `need_x` (a frozen embedding below needs none). With an index, the
-    /// input's gradient is per distinct row, `[U, in]`.
-    #[allow(clippy::type_complexity)]
+    /// the input's only with `need_x` (a frozen embedding below needs none), else an empty `[0]`
+    /// tensor (a fixed tuple of tensors is what burn's lazy fusion can describe). With an index,
+    /// the input's gradient is per distinct row, `[U, in]`.
+    #[fusion(meta = fusion_meta::layer_backward)]
     fn lstm_layer_backward(
         #[extension_type] saved: LstmSaved<Self>,
         d_hs: FloatTensor<Self>,
         need_x: bool,
     ) -> (
-        Option<FloatTensor<Self>>,
+        FloatTensor<Self>,
         FloatTensor<Self>,
         FloatTensor<Self>,
         FloatTensor<Self>,
     );
 }
 
+/// The output shapes of the three methods, for burn's lazy fusion backend (which records an
+/// operation before it runs, so it must know what comes out).
+#[cfg(feature = "fusion")]
+mod fusion_meta {
+    use burn::backend::Shape;
+    use burn::backend::fusion::custom::TensorSpec;
+
+    use super::{LstmSavedMetadata, RowIndex};
+
+    fn spec(like: &TensorSpec, shape: Vec<usize>) -> TensorSpec {
+        TensorSpec::new(Shape::from(shape), like.dtype)
+    }
+
+    /// `[T, B, H]` of the hidden states.
+    fn state(x: &TensorSpec, index: &Option<RowIndex>, w_hh: &TensorSpec) -> TensorSpec {
+        let hidden = w_hh.shape[0];
+        match index {
+            None => spec(x, vec![x.shape[0], x.shape[1], hidden]),
+            Some(index) => spec(x, vec![index.steps, index.batch, hidden]),
+        }
+    }
+
+    pub fn layer(
+        x: &TensorSpec,
+        index: &Option<RowIndex>,
+        _w_ih: &TensorSpec,
+        _bias: &TensorSpec,
+        w_hh: &TensorSpec,
+    ) -> TensorSpec {
+        state(x, index, w_hh)
+    }
+
+    pub fn layer_forward(
+        x: &TensorSpec,
+        index: &Option<RowIndex>,
+        w_ih: &TensorSpec,
+        bias: &TensorSpec,
+        w_hh: &TensorSpec,
+    ) -> (TensorSpec, LstmSavedMetadata) {
+        let hs = state(x, index, w_hh);
+        let mut four = hs.shape.to_vec();
+        four[2] *= 4;
+        let saved = LstmSavedMetadata {
+            x: x.clone(),
+            w_ih: w_ih.clone(),
+            bias: bias.clone(),
+            w_hh: w_hh.clone(),
+            hs: hs.clone(),
+            gates: spec(x, four),
+            cells: hs.clone(),
+            cells_tanh: hs.clone(),
+            index: index.clone(),
+        };
+        (hs, saved)
+    }
+
+    pub fn layer_backward(
+        saved: &LstmSavedMetadata,
+        _d_hs: &TensorSpec,
+        need_x: &bool,
+    ) -> (TensorSpec, TensorSpec, TensorSpec, TensorSpec) {
+        let dx = if *need_x {
+            saved.x.clone()
+        } else {
+            spec(&saved.x, vec![0])
+        };
+        (
+            dx,
+            saved.w_ih.clone(),
+            saved.bias.clone(),
+            saved.w_hh.clone(),
+        )
+    }
+}
+
 /// What a training forward keeps for the backward pass, as tensors of the backend that ran it
 /// (host memory for the CPU kernels, device memory for a GPU kernel). All time-major.
 #[derive(Debug, Clone, ExtensionType)]
+#[extension_type(fusion: cfg(feature = "fusion"))]
 pub struct LstmSaved<B: Backend> {
     /// The input as given: `[T, B, in]`, or the distinct rows `[U, in]` with `index`.
     pub x: FloatTensor<B>,
@@ -297,7 +376,7 @@ mod tests {
             );
             let by_hand = [
                 vec(Tensor::<3>::from_dispatch(hs)),
-                vec(Tensor::<3>::from_dispatch(dx.expect("asked for dx"))),
+                vec(Tensor::<3>::from_dispatch(dx)),
                 vec(Tensor::<2>::from_dispatch(d_w_ih)),
                 vec(Tensor::<1>::from_dispatch(d_bias)),
                 vec(Tensor::<2>::from_dispatch(d_w_hh)),

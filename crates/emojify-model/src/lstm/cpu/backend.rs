@@ -45,7 +45,7 @@ macro_rules! cpu_lstm_layer {
                 d_hs: FloatTensor<Self>,
                 need_x: bool,
             ) -> (
-                Option<FloatTensor<Self>>,
+                FloatTensor<Self>,
                 FloatTensor<Self>,
                 FloatTensor<Self>,
                 FloatTensor<Self>,
@@ -124,7 +124,7 @@ fn backward<B: ReadBack>(
     d_hs: FloatTensor<B>,
     need_x: bool,
 ) -> (
-    Option<FloatTensor<B>>,
+    FloatTensor<B>,
     FloatTensor<B>,
     FloatTensor<B>,
     FloatTensor<B>,
@@ -161,7 +161,10 @@ fn backward<B: ReadBack>(
     };
     let four_h = 4 * d.hidden;
     (
-        g.x.map(|dx| write::<B>(dx, &x_shape, &device)),
+        match g.x {
+            Some(dx) => write::<B>(dx, &x_shape, &device),
+            None => write::<B>(Vec::new(), &[0], &device),
+        },
         write::<B>(g.w_ih, &[d.input, four_h], &device),
         write::<B>(g.bias, &[four_h], &device),
         write::<B>(g.w_hh, &[d.hidden, four_h], &device),

@@ -19,8 +19,9 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use burn::backend::cubecl::dtype_to_storage_type;
 use burn::backend::ops::{FloatTensorOps, IntTensorOps};
 use burn::backend::tensor::{FloatTensor, IndexingUpdateOp};
-use burn::backend::{Cube, Shape, Slice, TensorData, TensorMetadata};
+use burn::backend::{Shape, Slice, TensorData, TensorMetadata};
 use burn::tensor::FloatDType;
+use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::ops::numeric::empty_device_dtype;
 use burn_cubecl::tensor::CubeTensor;
@@ -122,7 +123,9 @@ fn persistent_shape(
     Some((threads as u32, tiling, batch.div_ceil(rows) as u32))
 }
 
-impl LstmLayer for Cube {
+/// For the unfused backend: burn's `Cube` is this type without the `fusion` feature, and with it
+/// `Fusion<CubeBackend>`, whose implementation the extension macro derives from this one.
+impl LstmLayer for CubeBackend {
     fn lstm_layer(
         x: FloatTensor<Self>,
         index: Option<RowIndex>,
@@ -149,7 +152,7 @@ impl LstmLayer for Cube {
         d_hs: FloatTensor<Self>,
         need_x: bool,
     ) -> (
-        Option<FloatTensor<Self>>,
+        FloatTensor<Self>,
         FloatTensor<Self>,
         FloatTensor<Self>,
         FloatTensor<Self>,
@@ -197,7 +200,7 @@ fn empty(like: &CubeTensor, shape: &[usize]) -> CubeTensor {
 }
 
 fn zeros(like: &CubeTensor, shape: &[usize]) -> CubeTensor {
-    Cube::float_zeros(
+    CubeBackend::float_zeros(
         Shape::from(shape.to_vec()),
         &like.device,
         FloatDType::from(like.dtype),
@@ -205,11 +208,11 @@ fn zeros(like: &CubeTensor, shape: &[usize]) -> CubeTensor {
 }
 
 fn reshape(tensor: CubeTensor, shape: &[usize]) -> CubeTensor {
-    Cube::float_reshape(tensor, Shape::from(shape.to_vec()))
+    CubeBackend::float_reshape(tensor, Shape::from(shape.to_vec()))
 }
 
 fn matmul(lhs: CubeTensor, rhs: CubeTensor) -> CubeTensor {
-    Cube::float_matmul(lhs, rhs)
+    CubeBackend::float_matmul(lhs, rhs)
 }
 
 /// Rows `[start, end)` of a tensor's first axis.
@@ -217,7 +220,7 @@ fn rows(tensor: CubeTensor, start: usize, end: usize) -> CubeTensor {
     let dims = tensor.shape().num_dims();
     let mut slices = vec![Slice::new(start as isize, Some(end as isize), 1)];
     slices.extend((1..dims).map(|_| Slice::full()));
-    Cube::float_slice(tensor, &slices)
+    CubeBackend::float_slice(tensor, &slices)
 }
 
 /// The index's ids as a device tensor, and a one-element stand-in without one (the kernels
@@ -225,7 +228,7 @@ fn rows(tensor: CubeTensor, start: usize, end: usize) -> CubeTensor {
 fn ids_tensor(index: Option<&RowIndex>, like: &CubeTensor) -> CubeTensor {
     let ids = index.map_or_else(|| vec![0u32], |index| index.ids.to_vec());
     let len = ids.len();
-    Cube::int_from_data(TensorData::new(ids, [len]), &like.device)
+    CubeBackend::int_from_data(TensorData::new(ids, [len]), &like.device)
 }
 
 fn count_launch() {
@@ -241,7 +244,7 @@ fn forward(
     bias: CubeTensor,
     w_hh: CubeTensor,
     save: bool,
-) -> (CubeTensor, Option<LstmSaved<Cube>>) {
+) -> (CubeTensor, Option<LstmSaved<CubeBackend>>) {
     let d = Dims::of(&x, index.as_ref(), &w_hh);
     let four_h = 4 * d.hidden;
     let state = [d.steps, d.batch, d.hidden];
@@ -432,14 +435,17 @@ fn forward_per_step(
 /// The backward on what [`forward`] saved.
 #[allow(clippy::type_complexity)]
 fn backward(
-    s: LstmSaved<Cube>,
+    s: LstmSaved<CubeBackend>,
     d_hs: CubeTensor,
     need_x: bool,
-) -> (Option<CubeTensor>, CubeTensor, CubeTensor, CubeTensor) {
+) -> (CubeTensor, CubeTensor, CubeTensor, CubeTensor) {
     let d = Dims::of(&s.x, s.index.as_ref(), &s.w_hh);
     let four_h = 4 * d.hidden;
     if d.positions() == 0 || d.hidden == 0 {
-        let dx = need_x.then(|| zeros(&s.x, &s.x.shape().to_vec()));
+        let dx = match need_x {
+            true => zeros(&s.x, &s.x.shape().to_vec()),
+            false => zeros(&s.x, &[0]),
+        };
         return (
             dx,
             zeros(&s.w_ih, &[d.input, four_h]),
@@ -449,7 +455,7 @@ fn backward(
     }
     let d_hs = into_contiguous(d_hs);
     let dz = empty(&d_hs, &[d.positions(), four_h]);
-    let w_hh_t = into_contiguous(Cube::float_transpose(s.w_hh.clone()));
+    let w_hh_t = into_contiguous(CubeBackend::float_transpose(s.w_hh.clone()));
     let saved = [s.gates.clone(), s.cells.clone(), s.cells_tanh.clone()];
     match persistent_shape(d.hidden, d.batch, 9, BACKWARD_TILING)
         .filter(|_| design().persistent(d.batch))
@@ -457,7 +463,7 @@ fn backward(
         Some(shape) => backward_persistent(&d_hs, saved, &w_hh_t, &dz, d, shape),
         None => backward_per_step(&d_hs, saved, &w_hh_t, &dz, d),
     }
-    let d_bias = reshape(Cube::float_sum_dim(dz.clone(), 0), &[four_h]);
+    let d_bias = reshape(CubeBackend::float_sum_dim(dz.clone(), 0), &[four_h]);
     // h_{t−1} for every position with t ≥ 1 against that position's gate gradients (h_{−1} = 0).
     let d_w_hh = if d.steps > 1 {
         let h_prev = reshape(
@@ -465,16 +471,16 @@ fn backward(
             &[(d.steps - 1) * d.batch, d.hidden],
         );
         let dz_next = rows(dz.clone(), d.batch, d.positions());
-        matmul(Cube::float_transpose(h_prev), dz_next)
+        matmul(CubeBackend::float_transpose(h_prev), dz_next)
     } else {
         zeros(&s.w_hh, &[d.hidden, four_h])
     };
     let (d_x, d_w_ih) = match &s.index {
         None => {
             let x = reshape(s.x, &[d.positions(), d.input]);
-            let d_w_ih = matmul(Cube::float_transpose(x), dz.clone());
+            let d_w_ih = matmul(CubeBackend::float_transpose(x), dz.clone());
             let d_x = need_x.then(|| {
-                let dx = matmul(dz, Cube::float_transpose(s.w_ih));
+                let dx = matmul(dz, CubeBackend::float_transpose(s.w_ih));
                 reshape(dx, &[d.steps, d.batch, d.input])
             });
             (d_x, d_w_ih)
@@ -483,18 +489,19 @@ fn backward(
             // Each distinct row's gate gradient is the sum over the positions that read it.
             let count = s.x.shape()[0];
             let ids = ids_tensor(Some(index), &s.x);
-            let dz_rows = Cube::float_select_assign(
+            let dz_rows = CubeBackend::float_select_assign(
                 zeros(&dz, &[count, four_h]),
                 0,
                 ids,
                 dz,
                 IndexingUpdateOp::Add,
             );
-            let d_w_ih = matmul(Cube::float_transpose(s.x), dz_rows.clone());
-            let d_x = need_x.then(|| matmul(dz_rows, Cube::float_transpose(s.w_ih)));
+            let d_w_ih = matmul(CubeBackend::float_transpose(s.x), dz_rows.clone());
+            let d_x = need_x.then(|| matmul(dz_rows, CubeBackend::float_transpose(s.w_ih)));
             (d_x, d_w_ih)
         }
     };
+    let d_x = d_x.unwrap_or_else(|| zeros(&d_bias, &[0]));
     (d_x, d_w_ih, d_bias, d_w_hh)
 }
 

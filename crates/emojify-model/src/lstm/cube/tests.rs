@@ -129,14 +129,19 @@ fn run(device: &Device, case: Case, upstream: Upstream, need_x: bool, seed: u64)
         device,
         "the output stays on the device it ran on"
     );
-    let dx = dx.map(|dx| match rows {
-        Some(_) => read(Tensor::<2>::from_dispatch(dx)),
-        None => read(Tensor::<3>::from_dispatch(dx)),
-    });
+    let dx = match (need_x, rows) {
+        (true, Some(_)) => read(Tensor::<2>::from_dispatch(dx)),
+        (true, None) => read(Tensor::<3>::from_dispatch(dx)),
+        (false, _) => {
+            let dx = Tensor::<1>::from_dispatch(dx);
+            assert_eq!(dx.dims(), [0], "no input gradient unless asked for");
+            Vec::new()
+        }
+    };
     vec![
         read(hs),
         read(inferred),
-        dx.unwrap_or_default(),
+        dx,
         read(Tensor::<2>::from_dispatch(dw_ih)),
         read(Tensor::<1>::from_dispatch(dbias)),
         read(Tensor::<2>::from_dispatch(dw_hh)),
