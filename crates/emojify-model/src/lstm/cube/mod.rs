@@ -235,6 +235,20 @@ fn count_launch() {
     LAUNCHES.fetch_add(1, Ordering::Relaxed);
 }
 
+/// What either design of the forward time loop takes: the projected input (or distinct rows'
+/// projections and their ids), the weights, the tensors it writes `[hs, gates, cells,
+/// cells_tanh]` (the last three one-element stand-ins without `save`), and the sizes.
+struct Forward<'a> {
+    xw: &'a CubeTensor,
+    ids: &'a CubeTensor,
+    bias: &'a CubeTensor,
+    w_hh: &'a CubeTensor,
+    outputs: [CubeTensor; 4],
+    d: Dims,
+    indexed: bool,
+    save: bool,
+}
+
 /// The forward on `x [T, B, in]` (or the distinct rows `[U, in]` with `index`); with `save`,
 /// what the backward needs.
 fn forward(
@@ -283,31 +297,21 @@ fn forward(
     let gates = kept(&[d.steps, d.batch, four_h]);
     let cells = kept(&state);
     let cells_tanh = kept(&state);
-    let outputs = [hs.clone(), gates.clone(), cells.clone(), cells_tanh.clone()];
-    let persistent = persistent_shape(d.hidden, d.batch, 3, FORWARD_TILING)
-        .filter(|_| design().persistent(d.batch));
-    match persistent {
-        Some(shape) => forward_persistent(
-            &xw,
-            &ids,
-            &bias_c,
-            &w_hh_c,
-            outputs,
-            d,
-            index.is_some(),
-            save,
-            shape,
-        ),
-        None => forward_per_step(
-            &xw,
-            &ids,
-            &bias_c,
-            &w_hh_c,
-            outputs,
-            d,
-            index.is_some(),
-            save,
-        ),
+    let run = Forward {
+        xw: &xw,
+        ids: &ids,
+        bias: &bias_c,
+        w_hh: &w_hh_c,
+        outputs: [hs.clone(), gates.clone(), cells.clone(), cells_tanh.clone()],
+        d,
+        indexed: index.is_some(),
+        save,
+    };
+    match persistent_shape(d.hidden, d.batch, 3, FORWARD_TILING)
+        .filter(|_| design().persistent(d.batch))
+    {
+        Some(shape) => forward_persistent(run, shape),
+        None => forward_per_step(run),
     }
     let saved = save.then(|| LstmSaved {
         x,
@@ -323,18 +327,17 @@ fn forward(
     (hs, saved)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn forward_persistent(
-    xw: &CubeTensor,
-    ids: &CubeTensor,
-    bias: &CubeTensor,
-    w_hh: &CubeTensor,
-    [hs, gates, cells, cells_tanh]: [CubeTensor; 4],
-    d: Dims,
-    indexed: bool,
-    save: bool,
-    (threads, tiling, cubes): (u32, Tiling, u32),
-) {
+fn forward_persistent(run: Forward<'_>, (threads, tiling, cubes): (u32, Tiling, u32)) {
+    let Forward {
+        xw,
+        ids,
+        bias,
+        w_hh,
+        outputs: [hs, gates, cells, cells_tanh],
+        d,
+        indexed,
+        save,
+    } = run;
     let client = xw.client.clone();
     count_launch();
     // SAFETY: every index the kernel forms is below the shapes made or checked here: positions
@@ -377,17 +380,17 @@ fn elementwise(n: usize) -> (CubeCount, CubeDim) {
     )
 }
 
-#[allow(clippy::too_many_arguments)]
-fn forward_per_step(
-    xw: &CubeTensor,
-    ids: &CubeTensor,
-    bias: &CubeTensor,
-    w_hh: &CubeTensor,
-    [hs, gates, cells, cells_tanh]: [CubeTensor; 4],
-    d: Dims,
-    indexed: bool,
-    save: bool,
-) {
+fn forward_per_step(run: Forward<'_>) {
+    let Forward {
+        xw,
+        ids,
+        bias,
+        w_hh,
+        outputs: [hs, gates, cells, cells_tanh],
+        d,
+        indexed,
+        save,
+    } = run;
     let client = xw.client.clone();
     let c_state = empty(xw, &[d.batch, d.hidden]);
     let mut h_prev: Option<CubeTensor> = None;
