@@ -25,6 +25,7 @@ use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::ops::numeric::empty_device_dtype;
 use burn_cubecl::tensor::CubeTensor;
+use cubecl::calculate_cube_count_elemwise;
 use cubecl::prelude::{CubeCount, CubeDim};
 
 use crate::lstm::op::{LstmLayer, LstmSaved, RowIndex};
@@ -102,11 +103,13 @@ struct Tiling {
 }
 
 const FORWARD_TILING: Tiling = Tiling { rows: 4, units: 2 };
+/// Backward: up to 8 rows, as shared memory allows (3 at H = 128).
 const BACKWARD_TILING: Tiling = Tiling { rows: 8, units: 4 };
 
 /// The persistent kernels' launch for `hidden` units and `batch` rows: `(threads, tiling,
 /// cubes)`, the rows per cube cut to the batch and to the shared memory a row takes
-/// (`per_row · hidden` values); `None` when not even one row fits.
+/// (`per_row · hidden` values); `None` when not even one row fits or the batch needs more
+/// cubes than one axis holds.
 fn persistent_shape(
     hidden: usize,
     batch: usize,
@@ -120,7 +123,11 @@ fn persistent_shape(
     let rows = tiling.rows.min(SHARED_BYTES / row_bytes).min(batch).max(1);
     let threads = hidden.div_ceil(tiling.units).min(CUBE_THREADS);
     let tiling = Tiling { rows, ..tiling };
-    Some((threads as u32, tiling, batch.div_ceil(rows) as u32))
+    // One axis of cubes (WebGPU allows 65,535); beyond that the per-step design runs.
+    let cubes = u32::try_from(batch.div_ceil(rows))
+        .ok()
+        .filter(|&c| c <= u32::from(u16::MAX))?;
+    Some((threads as u32, tiling, cubes))
 }
 
 /// For the unfused backend: burn's `Cube` is this type without the `fusion` feature, and with it
@@ -371,13 +378,11 @@ fn forward_persistent(run: Forward<'_>, (threads, tiling, cubes): (u32, Tiling, 
     };
 }
 
-/// Elementwise launch shape for `n` threads.
-fn elementwise(n: usize) -> (CubeCount, CubeDim) {
-    let threads = CUBE_THREADS as u32;
-    (
-        CubeCount::Static((n as u32).div_ceil(threads), 1, 1),
-        CubeDim::new_1d(threads),
-    )
+/// Elementwise launch shape for `n` threads: CubeCL spreads the cubes over more than one axis
+/// past a runtime's per-axis limit (65,535 workgroups on WebGPU), so huge batches still launch.
+fn elementwise(like: &CubeTensor, n: usize) -> (CubeCount, CubeDim) {
+    let dim = CubeDim::new_1d(CUBE_THREADS as u32);
+    (calculate_cube_count_elemwise(&like.client, n, dim), dim)
 }
 
 fn forward_per_step(run: Forward<'_>) {
@@ -394,7 +399,7 @@ fn forward_per_step(run: Forward<'_>) {
     let client = xw.client.clone();
     let c_state = empty(xw, &[d.batch, d.hidden]);
     let mut h_prev: Option<CubeTensor> = None;
-    let (count, dim) = elementwise(d.batch * d.hidden);
+    let (count, dim) = elementwise(xw, d.batch * d.hidden);
     for t in 0..d.steps {
         // At t = 0 the state is zero and the kernel reads no product: any tensor stands in.
         let rec = match &h_prev {
@@ -554,7 +559,7 @@ fn backward_per_step(
     );
     let dc_state = empty(d_hs, &[d.batch, d.hidden]);
     let mut dz_next: Option<CubeTensor> = None;
-    let (count, dim) = elementwise(d.batch * d.hidden);
+    let (count, dim) = elementwise(d_hs, d.batch * d.hidden);
     for t in (0..d.steps).rev() {
         // At the last step nothing comes back from the future: any tensor stands in.
         let rec = match &dz_next {

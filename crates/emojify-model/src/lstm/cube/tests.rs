@@ -252,3 +252,25 @@ fn both_designs_match_the_cpu_kernel_over_random_shapes() {
     }
     set_design(Design::Auto);
 }
+
+#[test]
+fn persistent_launches_fit_the_portable_limits() {
+    use super::{BACKWARD_TILING, FORWARD_TILING, persistent_shape};
+    // V2 at batch 32: 4 rows per cube forward; backward 3, not 8 (9 H floats a row in 16 KiB);
+    // 64 and 32 threads per cube.
+    let (threads, tiling, cubes) = persistent_shape(128, 32, 3, FORWARD_TILING).expect("fits");
+    assert_eq!((threads, tiling.rows, cubes), (64, 4, 8));
+    let (threads, tiling, cubes) = persistent_shape(128, 32, 9, BACKWARD_TILING).expect("fits");
+    assert_eq!((threads, tiling.rows, cubes), (32, 3, 11));
+    // A batch smaller than a cube's rows takes one cube of that many rows.
+    let (_, tiling, cubes) = persistent_shape(32, 5, 9, BACKWARD_TILING).expect("fits");
+    assert_eq!((tiling.rows, cubes), (5, 1));
+    // Shared memory (16 KiB: 9 H floats a row backward) and one axis of cubes bound it.
+    assert!(persistent_shape(455, 8, 9, BACKWARD_TILING).is_some());
+    assert!(persistent_shape(456, 8, 9, BACKWARD_TILING).is_none());
+    assert!(persistent_shape(128, 4 * 65_535, 3, FORWARD_TILING).is_some());
+    assert!(persistent_shape(128, 4 * 65_535 + 1, 3, FORWARD_TILING).is_none());
+    // Never more threads than a WebGPU workgroup holds.
+    let (threads, _, _) = persistent_shape(4000, 1, 1, FORWARD_TILING).expect("fits");
+    assert_eq!(threads, 256);
+}
