@@ -226,6 +226,15 @@ fn cases() -> Vec<Case> {
             hidden: 33,
             rows: Some(1),
         },
+        // Past 455 units the backward's state leaves shared memory: the persistent design runs
+        // its forward and the per-step backward.
+        Case {
+            steps: 3,
+            batch: 2,
+            input: 4,
+            hidden: 460,
+            rows: None,
+        },
     ];
     for k in 0..8 {
         cases.push(Case {
