@@ -212,6 +212,7 @@ pub fn synthetic_split(
         labels,
         skipped_rows: 0,
         neighbours: None,
+        negation: None,
     }
 }
 

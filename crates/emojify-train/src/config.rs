@@ -240,6 +240,15 @@ pub struct TrainConfig {
     /// How many nearest words `neighbour_swap` draws from.
     #[serde(default = "default_neighbours")]
     pub neighbours: usize,
+    /// Negation the 132 sentences hardly show: with this probability per batch, a sentence whose
+    /// label `negation_labels` maps is negated — "not" after its first copula (is, am, are,
+    /// was, were, be, feel, feeling), else "do not" before its first of love, like, adore,
+    /// enjoy — and takes the mapped label; 0 = off.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub negate: f64,
+    /// `[from, to]` label pairs for `negate` (e.g. `["😊", "😞"]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub negation_labels: Vec<[String; 2]>,
 }
 
 fn default_neighbours() -> usize {
@@ -340,6 +349,7 @@ impl RunConfig {
             ("beta2", t.beta2),
             ("word_dropout", t.word_dropout),
             ("neighbour_swap", t.neighbour_swap),
+            ("negate", t.negate),
         ] {
             if !(0.0..1.0).contains(&v) {
                 return Err(fail(
@@ -470,6 +480,34 @@ impl RunConfig {
                  \"emojiset\"`)"
                     .into(),
             ));
+        }
+        if self.train.negate > 0.0 {
+            if kind != DataKind::Emojiset {
+                return Err(fail(
+                    Some("train"),
+                    "negate",
+                    "needs sentences of words (`data.kind = \"emojiset\"`)".into(),
+                ));
+            }
+            if self.train.negation_labels.is_empty() {
+                return Err(fail(
+                    Some("train"),
+                    "negation_labels",
+                    "must name at least one [from, to] pair when negate is on".into(),
+                ));
+            }
+            for label in self.train.negation_labels.iter().flatten() {
+                if !self.data.labels.contains(label) {
+                    return Err(fail(
+                        Some("train"),
+                        "negation_labels",
+                        format!(
+                            "`{label}` is not one of data.labels ({})",
+                            self.data.labels.join(", ")
+                        ),
+                    ));
+                }
+            }
         }
         if self.train.neighbour_swap > 0.0 && self.train.neighbours == 0 {
             return Err(fail(
@@ -622,6 +660,25 @@ batch_size = 1
             let msg = err.to_string();
             assert!(msg.contains(&format!("run.toml:{line}: `{key}`")), "{msg}");
         }
+    }
+
+    #[test]
+    fn negation_needs_known_labels() {
+        let on = |pairs: &str| {
+            V1.replace(
+                "batch_size = 1",
+                &format!("batch_size = 1\nnegate = 0.3\nnegation_labels = {pairs}"),
+            )
+        };
+        assert!(parse(&on(r#"[["a", "b"]]"#)).is_ok());
+        let msg = parse(&on(r#"[["a", "c"]]"#)).expect_err("c").to_string();
+        assert!(
+            msg.contains("`train.negation_labels`")
+                && msg.contains("`c` is not one of data.labels (a, b)"),
+            "{msg}"
+        );
+        let msg = parse(&on("[]")).expect_err("empty").to_string();
+        assert!(msg.contains("at least one"), "{msg}");
     }
 
     #[test]

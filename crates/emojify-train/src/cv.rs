@@ -72,6 +72,7 @@ pub(crate) fn subset(split: &Split, indices: &[usize], name: &'static str) -> Sp
         labels: indices.iter().map(|&i| split.labels[i]).collect(),
         skipped_rows: 0,
         neighbours: split.neighbours.clone(),
+        negation: split.negation.clone(),
     }
 }
 

@@ -20,6 +20,8 @@ pub struct Split {
     pub skipped_rows: usize,
     /// For `train.neighbour_swap`: each training token's nearest words in the embedding.
     pub neighbours: Option<std::sync::Arc<Neighbours>>,
+    /// For `train.negate`: the vocabulary's negation words and the label each label becomes.
+    pub negation: Option<std::sync::Arc<crate::train::Negation>>,
 }
 
 /// A token id's nearest words (ids), most similar first.
@@ -115,6 +117,7 @@ fn split(
         encoded,
         skipped_rows: csv.skipped.len(),
         neighbours: None,
+        negation: None,
     })
 }
 
@@ -180,6 +183,7 @@ fn sequence_split(
         encoded,
         skipped_rows: csv.skipped.len(),
         neighbours: None,
+        negation: None,
     })
 }
 
@@ -260,6 +264,10 @@ pub fn load_data(
                 &embeddings,
                 config.train.neighbours,
             )));
+        }
+        if config.train.negate > 0.0 {
+            let negation = crate::train::Negation::new(config, &embeddings)?;
+            train.negation = Some(std::sync::Arc::new(negation));
         }
         return Ok((embeddings, train, test));
     }

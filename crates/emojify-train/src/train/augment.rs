@@ -1,7 +1,10 @@
-//! Training-time augmentation of a batch's sentences: word dropout (words become padding) and
-//! neighbour swap (words become one of their nearest GloVe words), each seeded per batch.
+//! Training-time augmentation of a batch's sentences: word dropout (words become padding),
+//! neighbour swap (words become one of their nearest GloVe words) and negation ("not" put in,
+//! the label changed), each seeded per batch.
 
-use emojify_data::Encoded;
+use std::collections::HashSet;
+
+use emojify_data::{Embeddings, Encoded};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -50,9 +53,154 @@ pub(super) fn neighbour_swap(
     })
 }
 
+/// What `train.negate` needs, as token ids of the run's vocabulary: the words it inserts, where
+/// it inserts them, and which label each label becomes.
+#[derive(Debug, Clone)]
+pub struct Negation {
+    not: u32,
+    auxiliary: u32,
+    /// "not" goes after the first of these.
+    copulas: HashSet<u32>,
+    /// Else "do not" goes before the first of these.
+    verbs: HashSet<u32>,
+    /// The label each label becomes, where negating it means something.
+    to: Vec<Option<usize>>,
+}
+
+const COPULAS: [&str; 8] = ["is", "am", "are", "was", "were", "be", "feel", "feeling"];
+const VERBS: [&str; 4] = ["love", "like", "adore", "enjoy"];
+
+impl Negation {
+    /// From the config's `negation_labels` (checked against its labels) and the vocabulary.
+    pub fn new(config: &crate::RunConfig, embeddings: &Embeddings) -> anyhow::Result<Self> {
+        let id = |w: &str| {
+            embeddings
+                .vocab
+                .index(w)
+                .ok_or_else(|| anyhow::anyhow!("train.negate: `{w}` is not in the embedding"))
+        };
+        let ids = |words: &[&str]| words.iter().map(|w| id(w)).collect::<anyhow::Result<_>>();
+        let index = |label: &str| {
+            config
+                .data
+                .labels
+                .iter()
+                .position(|l| l == label)
+                .ok_or_else(|| anyhow::anyhow!("train.negation_labels: unknown label `{label}`"))
+        };
+        let mut to = vec![None; config.num_classes()];
+        for [from, into] in &config.train.negation_labels {
+            to[index(from)?] = Some(index(into)?);
+        }
+        Ok(Negation {
+            not: id("not")?,
+            auxiliary: id("do")?,
+            copulas: ids(&COPULAS)?,
+            verbs: ids(&VERBS)?,
+            to,
+        })
+    }
+
+    /// `e` negated, or `None` where it has nowhere to put "not" or already says "not".
+    fn negated(&self, e: &Encoded) -> Option<Encoded> {
+        let words = &e.ids[..e.length.min(e.ids.len())];
+        if words.contains(&self.not) {
+            return None;
+        }
+        let mut out: Vec<u32> = words.to_vec();
+        if let Some(i) = words.iter().position(|w| self.copulas.contains(w)) {
+            out.insert(i + 1, self.not);
+        } else if let Some(i) = words.iter().position(|w| self.verbs.contains(w)) {
+            out.splice(i..i, [self.auxiliary, self.not]);
+        } else {
+            return None;
+        }
+        // The padded width stays; words past it fall off the end.
+        out.truncate(e.ids.len());
+        let length = out.len();
+        out.resize(e.ids.len(), 0);
+        Some(Encoded {
+            ids: out,
+            length,
+            ..e.clone()
+        })
+    }
+}
+
+/// Copies of `sentences` in which each sentence whose label negation maps is, with probability
+/// `p`, negated; `labels` changes with them.
+pub(super) fn negate(
+    sentences: &[&Encoded],
+    labels: &mut [usize],
+    negation: &Negation,
+    p: f64,
+    seed: u64,
+) -> Vec<Encoded> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    sentences
+        .iter()
+        .zip(labels.iter_mut())
+        .map(|(e, label)| {
+            let target = negation.to.get(*label).copied().flatten();
+            match target {
+                Some(to) if rng.random::<f64>() < p => match negation.negated(e) {
+                    Some(negated) => {
+                        *label = to;
+                        negated
+                    }
+                    None => (*e).clone(),
+                },
+                _ => (*e).clone(),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn negation() -> Negation {
+        // ids: 1 not, 2 do, 3 am, 4 love, 5 i, 6 happy, 7 you; labels 0 ❤️, 1 😊, 2 😞.
+        Negation {
+            not: 1,
+            auxiliary: 2,
+            copulas: [3].into(),
+            verbs: [4].into(),
+            to: vec![Some(2), Some(2), Some(1)],
+        }
+    }
+
+    #[test]
+    fn negation_puts_not_after_the_copula_or_do_not_before_the_verb_and_flips_the_label() {
+        let neg = negation();
+        let happy = sentence(&[5, 3, 6, 0]); // i am happy
+        let love = sentence(&[5, 4, 7, 0]); // i love you
+        let sad = sentence(&[5, 3, 1, 6]); // i am not happy: already negated
+        let mut labels = [1, 0, 2];
+        let out = negate(&[&happy, &love, &sad], &mut labels, &neg, 1.0 - 1e-12, 1);
+        assert_eq!(out[0].ids, [5, 3, 1, 6], "i am not happy");
+        assert_eq!(out[0].length, 4);
+        assert_eq!(
+            out[1].ids,
+            [5, 2, 1, 4],
+            "i do not love (you falls off the width)"
+        );
+        assert_eq!(out[1].length, 4);
+        assert_eq!(out[2], sad, "a negated sentence is kept");
+        assert_eq!(
+            labels,
+            [2, 2, 2],
+            "😊 → 😞, ❤️ → 😞, the kept one unchanged"
+        );
+        let mut labels = [1, 0, 2];
+        let kept = negate(&[&happy, &love, &sad], &mut labels, &neg, 0.0, 1);
+        assert_eq!(
+            (kept[0].clone(), labels),
+            (happy.clone(), [1, 0, 2]),
+            "p = 0: nothing"
+        );
+    }
 
     fn sentence(ids: &[u32]) -> Encoded {
         Encoded {

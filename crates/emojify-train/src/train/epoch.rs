@@ -12,7 +12,7 @@ use emojify_model::loss::cross_entropy;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use super::augment::{neighbour_swap, word_dropout};
+use super::augment::{negate, neighbour_swap, word_dropout};
 use crate::batcher::model_batch;
 use crate::config::RunConfig;
 use crate::splits::Split;
@@ -35,6 +35,7 @@ fn dropout_seed(seed: u64, epoch: usize, step: usize) -> u64 {
 
 const WORD_DROPOUT_STREAM: u64 = 0x5744_524F_504F_5554;
 const NEIGHBOUR_SWAP_STREAM: u64 = 0x4E45_4947_4842_4F52;
+const NEGATE_STREAM: u64 = 0x4E45_4741_5449_4F4E;
 
 /// One pass over `train` in the epoch's shuffled order; returns the updated model and the
 /// mean loss.
@@ -102,11 +103,23 @@ pub fn train_epoch_from(
             )),
             _ => None,
         };
+        let mut labels: Vec<usize> = indices.iter().map(|&i| train.labels[i]).collect();
+        let augmented = match &train.negation {
+            Some(negation) if t.negate > 0.0 => {
+                let sentences: Vec<&Encoded> = match &augmented {
+                    Some(a) => a.iter().collect(),
+                    None => refs.clone(),
+                };
+                let stream = stream(NEGATE_STREAM);
+                Some(negate(&sentences, &mut labels, negation, t.negate, stream))
+            }
+            _ => augmented,
+        };
         let batch = match &augmented {
             Some(sentences) => model_batch(&sentences.iter().collect::<Vec<_>>(), device),
             None => model_batch(&refs, device),
         };
-        let labels: Vec<i64> = indices.iter().map(|&i| train.labels[i] as i64).collect();
+        let labels: Vec<i64> = labels.into_iter().map(|l| l as i64).collect();
         let targets = Tensor::<1, Int>::from_data(TensorData::new(labels, [indices.len()]), device);
         let mut rng = StdRng::seed_from_u64(dropout_seed(config.seed, epoch, step));
         let loss = cross_entropy(model.forward_train(&batch, &mut rng), targets);

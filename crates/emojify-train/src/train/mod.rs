@@ -3,6 +3,8 @@
 //! to a [`Reporter`], not to the terminal.
 
 mod augment;
+
+pub use augment::Negation;
 mod epoch;
 mod setup;
 
