@@ -267,6 +267,15 @@ fn forward(
     save: bool,
 ) -> (CubeTensor, Option<LstmSaved<CubeBackend>>) {
     let d = Dims::of(&x, index.as_ref(), &w_hh);
+    if let Some(index) = &index {
+        // The kernels read rows by these ids without bounds checks.
+        let rows = x.shape()[0];
+        assert!(
+            index.ids.len() == d.positions() && index.ids.iter().all(|&i| (i as usize) < rows),
+            "the row index must give {} positions, each below {rows}",
+            d.positions()
+        );
+    }
     let four_h = 4 * d.hidden;
     let state = [d.steps, d.batch, d.hidden];
     let hs = empty(&x, &state);
@@ -335,21 +344,13 @@ fn forward(
 }
 
 fn forward_persistent(run: Forward<'_>, (threads, tiling, cubes): (u32, Tiling, u32)) {
-    let Forward {
-        xw,
-        ids,
-        bias,
-        w_hh,
-        outputs: [hs, gates, cells, cells_tanh],
-        d,
-        indexed,
-        save,
-    } = run;
+    let (xw, ids, d) = (run.xw, run.ids, run.d);
+    let [hs, gates, cells, cells_tanh] = run.outputs;
     let client = xw.client.clone();
     count_launch();
     // SAFETY: every index the kernel forms is below the shapes made or checked here: positions
     // `t · B + b` with `b < batch` guarded in the kernel, units `j < hidden`, rows `ids[p] < U`
-    // (checked by `op::layer_indexed`'s caller contract and the CPU kernel's tests).
+    // (checked in `forward`).
     unsafe {
         kernels::forward_persistent::launch_unchecked(
             &client,
@@ -357,8 +358,8 @@ fn forward_persistent(run: Forward<'_>, (threads, tiling, cubes): (u32, Tiling, 
             CubeDim::new_1d(threads),
             xw.clone().into_tensor_arg(),
             ids.clone().into_tensor_arg(),
-            bias.clone().into_tensor_arg(),
-            w_hh.clone().into_tensor_arg(),
+            run.bias.clone().into_tensor_arg(),
+            run.w_hh.clone().into_tensor_arg(),
             hs.into_tensor_arg(),
             gates.into_tensor_arg(),
             cells.into_tensor_arg(),
@@ -368,8 +369,8 @@ fn forward_persistent(run: Forward<'_>, (threads, tiling, cubes): (u32, Tiling, 
             d.hidden,
             tiling.rows,
             tiling.units,
-            indexed,
-            save,
+            run.indexed,
+            run.save,
             [
                 dtype_to_storage_type(xw.dtype),
                 dtype_to_storage_type(ids.dtype),

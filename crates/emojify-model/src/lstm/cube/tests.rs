@@ -283,3 +283,15 @@ fn persistent_launches_fit_the_portable_limits() {
     let (threads, _, _) = persistent_shape(4000, 1, 1, FORWARD_TILING).expect("fits");
     assert_eq!(threads, 256);
 }
+
+/// The kernels read rows by id without bounds checks, so a bad index stops before any launch.
+#[test]
+#[should_panic(expected = "the row index must give 2 positions, each below 3")]
+fn an_index_past_the_rows_is_refused_before_launching() {
+    let device = wgpu();
+    let rows = tensor(&device, vec![0.5; 3 * 2], [3, 2]);
+    let w_ih = tensor(&device, vec![0.1; 2 * 4], [2, 4]);
+    let bias = tensor(&device, vec![0.0; 4], [4]);
+    let w_hh = tensor(&device, vec![0.1; 4], [1, 4]);
+    let _ = crate::lstm::op::layer_indexed(rows, vec![0, 3], [1, 2], w_ih, bias, w_hh);
+}
