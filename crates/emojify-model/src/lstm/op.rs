@@ -74,11 +74,8 @@ mod fusion_meta {
 
     /// `[T, B, H]` of the hidden states.
     fn state(x: &TensorSpec, index: &Option<RowIndex>, w_hh: &TensorSpec) -> TensorSpec {
-        let hidden = w_hh.shape[0];
-        match index {
-            None => spec(x, vec![x.shape[0], x.shape[1], hidden]),
-            Some(index) => spec(x, vec![index.steps, index.batch, hidden]),
-        }
+        let [steps, batch, _] = super::input_dims(&x.shape, index.as_ref());
+        spec(x, vec![steps, batch, w_hh.shape[0]])
     }
 
     pub fn layer(
@@ -179,6 +176,16 @@ pub struct RowIndex {
     pub ids: Arc<[u32]>,
     pub steps: usize,
     pub batch: usize,
+}
+
+/// `[steps, batch, input]` of a call whose input has shape `x`: `[T, B, in]`, or with an index
+/// the distinct rows `[U, in]` and the steps and batch the index gives. (Every implementation
+/// and the fusion metadata read the sizes this one way.)
+pub(crate) fn input_dims(x: &[usize], index: Option<&RowIndex>) -> [usize; 3] {
+    match index {
+        None => [x[0], x[1], x[2]],
+        Some(index) => [index.steps, index.batch, x[1]],
+    }
 }
 
 static ENABLED: AtomicBool = AtomicBool::new(true);

@@ -14,7 +14,7 @@ use burn::backend::{Backend, Flex, NdArray, TensorMetadata};
 use burn::prelude::*;
 
 use super::{Dims, Indexed, Saved, Weights};
-use crate::lstm::op::{LstmLayer, LstmSaved, RowIndex};
+use crate::lstm::op::{LstmLayer, LstmSaved, RowIndex, input_dims};
 
 macro_rules! cpu_lstm_layer {
     ($($backend:ty),*) => {$(
@@ -181,11 +181,7 @@ fn read_inputs<B: ReadBack>(
     let [x, w_ih, bias, w_hh] = inputs;
     let (x, shape) = read::<B>(x);
     let (w_hh, w_shape) = read::<B>(w_hh);
-    // Dense input is `[T, B, in]`; distinct rows are `[U, in]`, with T and B in the index.
-    let (steps, batch, input) = match index {
-        None => (shape[0], shape[1], shape[2]),
-        Some(index) => (index.steps, index.batch, shape[1]),
-    };
+    let [steps, batch, input] = input_dims(&shape, index);
     let dims = Dims {
         steps,
         batch,

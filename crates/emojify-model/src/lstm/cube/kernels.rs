@@ -3,8 +3,8 @@
 //!
 //! Layout (all time-major, row-major): a position is `p = t · B + b`; the projected input `xw`
 //! is `[rows, 4H]` (the position itself, or with an index the distinct row `ids[p]`); gates are
-//! stored activated, `σ(i), σ(f), tanh(g), σ(o)`. A cube holds `rows` batch rows along `y` and
-//! strides the hidden units along `x`; each unit owns its four gates, so one thread computes a
+//! stored activated, `σ(i), σ(f), tanh(g), σ(o)`. A persistent cube carries `rows` batch rows,
+//! its threads striding the hidden units; each unit owns its four gates, so one thread computes a
 //! unit's whole cell without sharing gates — only `h` (forward) and the gate gradients
 //! (backward) go through shared memory, double-buffered so one barrier per step suffices.
 
@@ -294,25 +294,19 @@ pub fn backward_persistent<F: Float>(
                             dc_next = state[dc_at + r * hidden + j]
                                 * gates[(p + batch) * four_h + hidden + j];
                         }
-                        let mut c_prev = F::new(0.0);
-                        if t > 0 {
-                            c_prev = cells[(p - batch) * hidden + j];
-                        }
                         let dz_p = cell_grads::<F>(
                             gates,
+                            cells,
                             cells_tanh,
+                            dz,
                             dh[u * rows + r],
                             dc_next,
-                            c_prev,
                             p,
                             j,
+                            t > 0,
+                            batch,
                             hidden,
                         );
-                        let g = p * four_h;
-                        dz[g + j] = dz_p.i;
-                        dz[g + hidden + j] = dz_p.f;
-                        dz[g + 2 * hidden + j] = dz_p.g;
-                        dz[g + 3 * hidden + j] = dz_p.o;
                         let s = write + r * four_h;
                         state[s + j] = dz_p.i;
                         state[s + hidden + j] = dz_p.f;
@@ -328,21 +322,29 @@ pub fn backward_persistent<F: Float>(
     }
 }
 
-/// The gate pre-activation gradients of unit `j` at position `p`, and the cell's gradient,
-/// given the hidden state's gradient `dh`, the cell gradient carried back from the next step
-/// (`dc_next`, already through its forget gate) and the previous cell.
+/// The gate pre-activation gradients of unit `j` at position `p`, written to `dz`, and the
+/// cell's gradient, given the hidden state's gradient `dh` and the cell gradient carried back
+/// from the next step (`dc_next`, already through its forget gate); the previous cell is read
+/// from `cells` (`batch` positions back) unless this is the first step.
 #[cube]
 #[allow(clippy::too_many_arguments)]
 fn cell_grads<F: Float>(
     gates: &Tensor<F>,
+    cells: &Tensor<F>,
     cells_tanh: &Tensor<F>,
+    dz: &mut Tensor<F>,
     dh: F,
     dc_next: F,
-    c_prev: F,
     p: usize,
     j: usize,
+    has_prev: bool,
+    batch: usize,
     #[comptime] hidden: usize,
 ) -> GateGrads<F> {
+    let mut c_prev = F::new(0.0);
+    if has_prev {
+        c_prev = cells[(p - batch) * hidden + j];
+    }
     let g = p * 4 * hidden;
     let gi = gates[g + j];
     let gf = gates[g + hidden + j];
@@ -351,13 +353,18 @@ fn cell_grads<F: Float>(
     let tc = cells_tanh[p * hidden + j];
     let one = F::new(1.0);
     let dc = dh * go * (one - tc * tc) + dc_next;
-    GateGrads::<F> {
+    let grads = GateGrads::<F> {
         i: dc * gg * gi * (one - gi),
         f: dc * c_prev * gf * (one - gf),
         g: dc * gi * (one - gg * gg),
         o: dh * tc * go * (one - go),
         dc,
-    }
+    };
+    dz[g + j] = grads.i;
+    dz[g + hidden + j] = grads.f;
+    dz[g + 2 * hidden + j] = grads.g;
+    dz[g + 3 * hidden + j] = grads.o;
+    grads
 }
 
 /// A unit's gate pre-activation gradients and its cell's gradient.
@@ -452,16 +459,19 @@ pub fn backward_step<F: Float>(
             dh += rec[b * hidden + j];
             dc_next = dc_state[b * hidden + j] * gates[(p + batch) * four_h + hidden + j];
         }
-        let mut c_prev = F::new(0.0);
-        if t > 0 {
-            c_prev = cells[(p - batch) * hidden + j];
-        }
-        let dz_p = cell_grads::<F>(gates, cells_tanh, dh, dc_next, c_prev, p, j, hidden);
-        let g = p * four_h;
-        dz[g + j] = dz_p.i;
-        dz[g + hidden + j] = dz_p.f;
-        dz[g + 2 * hidden + j] = dz_p.g;
-        dz[g + 3 * hidden + j] = dz_p.o;
+        let dz_p = cell_grads::<F>(
+            gates,
+            cells,
+            cells_tanh,
+            dz,
+            dh,
+            dc_next,
+            p,
+            j,
+            t > 0,
+            batch,
+            hidden,
+        );
         let s = b * four_h + j;
         dz_step[s] = dz_p.i;
         dz_step[s + hidden] = dz_p.f;

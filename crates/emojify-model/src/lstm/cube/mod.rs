@@ -28,7 +28,7 @@ use burn_cubecl::tensor::CubeTensor;
 use cubecl::calculate_cube_count_elemwise;
 use cubecl::prelude::{CubeCount, CubeDim};
 
-use crate::lstm::op::{LstmLayer, LstmSaved, RowIndex};
+use crate::lstm::op::{LstmLayer, LstmSaved, RowIndex, input_dims};
 
 /// How the time loop runs on the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,11 +179,7 @@ struct Dims {
 
 impl Dims {
     fn of(x: &CubeTensor, index: Option<&RowIndex>, w_hh: &CubeTensor) -> Self {
-        let shape = x.shape();
-        let (steps, batch, input) = match index {
-            None => (shape[0], shape[1], shape[2]),
-            Some(index) => (index.steps, index.batch, shape[1]),
-        };
+        let [steps, batch, input] = input_dims(&x.shape(), index);
         Dims {
             steps,
             batch,
@@ -279,29 +275,6 @@ fn forward(
     let four_h = 4 * d.hidden;
     let state = [d.steps, d.batch, d.hidden];
     let hs = empty(&x, &state);
-    if d.positions() == 0 || d.hidden == 0 {
-        let saved = save.then(|| LstmSaved {
-            gates: empty(&x, &[d.steps, d.batch, four_h]),
-            cells: empty(&x, &state),
-            cells_tanh: empty(&x, &state),
-            hs: hs.clone(),
-            x,
-            w_ih,
-            bias,
-            w_hh,
-            index,
-        });
-        return (hs, saved);
-    }
-    // Each position's (or distinct row's) input projection, once, by one matmul.
-    let flat = match &index {
-        None => reshape(x.clone(), &[d.positions(), d.input]),
-        Some(_) => x.clone(),
-    };
-    let xw = into_contiguous(matmul(flat, w_ih.clone()));
-    let ids = ids_tensor(index.as_ref(), &x);
-    let bias_c = into_contiguous(bias.clone());
-    let w_hh_c = into_contiguous(w_hh.clone());
     // Inference keeps only the hidden states; the kernels still take the arguments.
     let kept = |shape: &[usize]| {
         if save {
@@ -313,21 +286,32 @@ fn forward(
     let gates = kept(&[d.steps, d.batch, four_h]);
     let cells = kept(&state);
     let cells_tanh = kept(&state);
-    let run = Forward {
-        xw: &xw,
-        ids: &ids,
-        bias: &bias_c,
-        w_hh: &w_hh_c,
-        outputs: [hs.clone(), gates.clone(), cells.clone(), cells_tanh.clone()],
-        d,
-        indexed: index.is_some(),
-        save,
-    };
-    match persistent_shape(d.hidden, d.batch, 3, FORWARD_TILING)
-        .filter(|_| design().persistent(d.batch))
-    {
-        Some(shape) => forward_persistent(run, shape),
-        None => forward_per_step(run),
+    if d.positions() > 0 && d.hidden > 0 {
+        // Each position's (or distinct row's) input projection, once, by one matmul.
+        let flat = match &index {
+            None => reshape(x.clone(), &[d.positions(), d.input]),
+            Some(_) => x.clone(),
+        };
+        let xw = into_contiguous(matmul(flat, w_ih.clone()));
+        let ids = ids_tensor(index.as_ref(), &x);
+        let bias_c = into_contiguous(bias.clone());
+        let w_hh_c = into_contiguous(w_hh.clone());
+        let run = Forward {
+            xw: &xw,
+            ids: &ids,
+            bias: &bias_c,
+            w_hh: &w_hh_c,
+            outputs: [hs.clone(), gates.clone(), cells.clone(), cells_tanh.clone()],
+            d,
+            indexed: index.is_some(),
+            save,
+        };
+        match persistent_shape(d.hidden, d.batch, 3, FORWARD_TILING)
+            .filter(|_| design().persistent(d.batch))
+        {
+            Some(shape) => forward_persistent(run, shape),
+            None => forward_per_step(run),
+        }
     }
     let saved = save.then(|| LstmSaved {
         x,
@@ -465,7 +449,8 @@ fn backward(
     let d_hs = into_contiguous(d_hs);
     let dz = empty(&d_hs, &[d.positions(), four_h]);
     let w_hh_t = into_contiguous(CubeBackend::float_transpose(s.w_hh.clone()));
-    let saved = [s.gates.clone(), s.cells.clone(), s.cells_tanh.clone()];
+    // Made contiguous by the forward; this is a no-op unless something reshaped them since.
+    let saved = [s.gates.clone(), s.cells.clone(), s.cells_tanh.clone()].map(into_contiguous);
     match persistent_shape(d.hidden, d.batch, 9, BACKWARD_TILING)
         .filter(|_| design().persistent(d.batch))
     {
@@ -531,9 +516,9 @@ fn backward_persistent(
             CubeCount::Static(cubes, 1, 1),
             CubeDim::new_1d(threads),
             d_hs.clone().into_tensor_arg(),
-            into_contiguous(gates).into_tensor_arg(),
-            into_contiguous(cells).into_tensor_arg(),
-            into_contiguous(cells_tanh).into_tensor_arg(),
+            gates.into_tensor_arg(),
+            cells.into_tensor_arg(),
+            cells_tanh.into_tensor_arg(),
             w_hh_t.clone().into_tensor_arg(),
             dz.clone().into_tensor_arg(),
             d.steps as u32,
@@ -553,11 +538,6 @@ fn backward_per_step(
     dz: &CubeTensor,
     d: Dims,
 ) {
-    let (gates, cells, cells_tanh) = (
-        into_contiguous(gates),
-        into_contiguous(cells),
-        into_contiguous(cells_tanh),
-    );
     let dc_state = empty(d_hs, &[d.batch, d.hidden]);
     let mut dz_next: Option<CubeTensor> = None;
     let (count, dim) = elementwise(d_hs, d.batch * d.hidden);
