@@ -560,3 +560,107 @@ fn calibration_folds_store_a_temperature_that_predictions_apply() {
         );
     }
 }
+
+/// The messages config, small (hidden 16, 2 epochs, no calibration), pretrained on `corpus`
+/// (written into `dir`) for one epoch.
+fn pretraining_config(dir: &std::path::Path, corpus: &str) -> std::path::PathBuf {
+    let file = dir.join("corpus.csv");
+    std::fs::write(&file, corpus).expect("write corpus");
+    let text = std::fs::read_to_string(common::root().join("configs/emojify_messages.toml"))
+        .expect("config")
+        .replace("hidden = 128", "hidden = 16")
+        .replace("epochs = 60", "epochs = 2")
+        .replace("calibrate_folds = 5", "");
+    let text = format!(
+        "{text}\n[pretrain]\ntrain = {file:?}\nlabels = [\"negative\", \"positive\"]\nepochs = 1\nbatch_size = 4\n"
+    );
+    let path = dir.join("pretrain.toml");
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+const CORPUS: &str = "class,0,1,2,3,4\n\
+    positive,a,great,movie,PAD,PAD\n\
+    negative,not,good,at,all,.\n\
+    positive,i,loved,it,OOV,PAD\n\
+    negative,boring,and,dull,PAD,PAD\n\
+    positive,wonderful,cast,PAD,PAD,PAD\n\
+    negative,awful,PAD,PAD,PAD,PAD\n";
+
+/// `[pretrain]`: the first run trains on the corpus and caches the layers under
+/// `$EMOJIFY_CACHE/pretrained/<key>.bpk`; the second loads them (same key, same predictions);
+/// another corpus is another key; a bad corpus row is an error naming file and line.
+#[test]
+fn pretraining_is_cached_by_what_produced_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cache = dir.path().join("cache");
+    let train = |config: &std::path::Path, out: &str| {
+        let out = dir.path().join(out);
+        let (ok, stdout, stderr) = common::emojify_with(
+            &[
+                "train",
+                "--config",
+                config.to_str().expect("utf8"),
+                "--out",
+                out.to_str().expect("utf8"),
+            ],
+            &[("EMOJIFY_CACHE", cache.as_os_str())],
+        );
+        let run = std::fs::read_dir(&out)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(Result::ok)
+            .map(|e| e.path());
+        (ok, format!("{stdout}{stderr}"), run)
+    };
+    let summary = |run: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).expect("summary"))
+            .expect("json")
+    };
+    let config = pretraining_config(dir.path(), CORPUS);
+    let (ok, first_log, first) = train(&config, "first");
+    assert!(
+        ok && first_log.contains("pretrained on 6 reviews"),
+        "{first_log}"
+    );
+    let first_run = first.expect("a run");
+    let first = summary(&first_run);
+    let key = first["pretrained"].as_str().expect("a key").to_string();
+    assert!(
+        cache
+            .join("pretrained")
+            .join(format!("{key}.bpk"))
+            .is_file()
+    );
+
+    let (ok, second_log, second) = train(&config, "second");
+    assert!(ok && second_log.contains("from the cache"), "{second_log}");
+    let second_run = second.expect("a run");
+    assert_eq!(summary(&second_run)["pretrained"], first["pretrained"]);
+    // The same trained model: every probability the same (the weights file's own hash also
+    // covers parameter ids, which are new in every process).
+    let predictions = |run: &std::path::Path| std::fs::read(run.join("predictions.csv"));
+    assert_eq!(
+        predictions(&second_run).expect("second"),
+        predictions(&first_run).expect("first")
+    );
+
+    let other = tempfile::tempdir().expect("tmp");
+    let changed = pretraining_config(other.path(), &CORPUS.replace("awful", "terrible"));
+    let (ok, log, run) = train(&changed, "third");
+    assert!(ok && log.contains("pretrained on 6 reviews"), "{log}");
+    assert_ne!(
+        summary(&run.expect("a run"))["pretrained"],
+        first["pretrained"]
+    );
+
+    let bad = pretraining_config(
+        other.path(),
+        &CORPUS.replace("negative,awful", "neutral,awful"),
+    );
+    let (ok, log, _) = train(&bad, "fourth");
+    assert!(
+        !ok && log.contains("corpus.csv") && log.contains("neutral"),
+        "{log}"
+    );
+}

@@ -21,6 +21,23 @@ pub enum StateChoice {
     LastStep,
     /// The state at each sentence's true last token (padding ignored).
     LastToken,
+    /// The mean of the states over the true tokens.
+    Mean,
+    /// The element-wise maximum of the states over the true tokens.
+    Max,
+    /// A learned softmax-weighted sum of the states over the true tokens (one score vector,
+    /// `attention [H, 1]`): the classifier can read the step that carries the sentiment.
+    Attention,
+}
+
+impl StateChoice {
+    /// Whether this reading combines every true step (mean, max, attention).
+    pub fn pools(self) -> bool {
+        matches!(
+            self,
+            StateChoice::Mean | StateChoice::Max | StateChoice::Attention
+        )
+    }
 }
 
 /// Hyper-parameters of [`LstmClassifier`].
@@ -35,6 +52,10 @@ pub struct LstmClassifierConfig {
     pub dropout: f64,
     #[config(default = "StateChoice::LastStep")]
     pub state: StateChoice,
+    /// The first layer also reads each sentence backwards (from its last true token), and the
+    /// next layer gets both directions' states side by side.
+    #[config(default = false)]
+    pub bidirectional: bool,
 }
 
 /// The V2 network. `state` is stored as a module constant so a loaded model behaves as trained.
@@ -44,38 +65,64 @@ pub struct LstmClassifier {
     pub embedding: Option<Embedding>,
     pub embedding_trainable: bool,
     pub lstms: Vec<FusedLstm>,
+    /// The first layer's backward direction, when bidirectional.
+    pub reverse: Option<FusedLstm>,
     pub dropout: Dropout,
+    /// Scores of [`StateChoice::Attention`] (no bias: a shift would not change the softmax).
+    pub attention: Option<Linear>,
     pub dense: Linear,
-    pub last_token: bool,
+    #[module(skip)]
+    pub state: StateChoice,
 }
 
 impl LstmClassifierConfig {
     /// Builds the network on `input` (for V2, the pretrained embedding, frozen).
     pub fn init(&self, input: InputLayer, seed: u64, device: &Device) -> LstmClassifier {
         let dim = input.features();
+        let layers = self.layers.max(1);
+        let directions = if self.bidirectional { 2 } else { 1 };
+        // The width a layer after the first reads, and the classifier's input width.
+        let width = |l: usize| {
+            if l == 0 {
+                directions * self.hidden
+            } else {
+                self.hidden
+            }
+        };
         let mut rng = init::rng(seed);
-        let lstms = (0..self.layers.max(1))
+        let lstms = (0..layers)
             .map(|l| {
-                FusedLstm::init(
-                    if l == 0 { dim } else { self.hidden },
-                    self.hidden,
-                    &mut rng,
-                    device,
-                )
+                let input = if l == 0 { dim } else { width(l - 1) };
+                FusedLstm::init(input, self.hidden, &mut rng, device)
             })
             .collect();
-        let limit = (6.0 / (self.hidden + self.num_classes) as f64).sqrt();
+        let features = width(layers - 1);
+        let limit = (6.0 / (features + self.num_classes) as f64).sqrt();
         let dense = init::linear(
-            init::uniform([self.hidden, self.num_classes], limit, &mut rng, device),
+            init::uniform([features, self.num_classes], limit, &mut rng, device),
             device,
         );
+        // Drawn after V2's own parameters, so its initialisation stays the same.
+        let reverse = self
+            .bidirectional
+            .then(|| FusedLstm::init(dim, self.hidden, &mut rng, device));
+        let attention = (self.state == StateChoice::Attention).then(|| {
+            let limit = (6.0 / (features + 1) as f64).sqrt();
+            let weight = init::uniform([features, 1], limit, &mut rng, device);
+            Linear {
+                weight: burn::module::Param::from_tensor(weight),
+                bias: None,
+            }
+        });
         LstmClassifier {
             embedding_trainable: input.trainable(),
             embedding: input.build(device),
             lstms,
+            reverse,
             dropout: DropoutConfig::new(self.dropout).init(),
+            attention,
             dense,
-            last_token: self.state == StateChoice::LastToken,
+            state: self.state,
         }
     }
 }
@@ -85,44 +132,126 @@ impl LstmClassifier {
     /// when an `rng` for its masks is given.
     pub fn forward(&self, batch: &SeqBatch, mut rng: Option<&mut StdRng>) -> Tensor<2> {
         // Time-major throughout: [T, B, ·] keeps every step's slice contiguous.
-        let layers = self.lstms.len();
-        // Token ids go through the embedding and the first layer together (`forward_ids`);
-        // `done` counts the layers that have run.
-        let (mut x, done) = match (&self.embedding, &batch.input, self.lstms.first()) {
-            (Some(e), Input::Ids(ids), Some(first)) => (first.forward_ids(e, ids.clone()), 1),
-            _ => (
-                sequence(self.embedding.as_ref(), &batch.input).swap_dims(0, 1),
-                0,
-            ),
-        };
-        for (l, lstm) in self.lstms.iter().enumerate() {
-            if l >= done {
-                x = lstm.forward_time_major(x);
-            }
-            // The last layer's dropout applies to the one state the classifier reads (below):
-            // the same distribution as masking every step, at 1/T of the mask's cost.
-            if let Some(rng) = rng.as_deref_mut().filter(|_| l + 1 < layers) {
+        let mut x = self.first_layer(batch);
+        for lstm in self.lstms.iter().skip(1) {
+            if let Some(rng) = rng.as_deref_mut() {
                 x = dropout(x, self.dropout.prob, rng);
             }
+            x = lstm.forward_time_major(x);
         }
-        let [t, b, h] = x.dims();
-        let last = if self.last_token {
-            let idx: Vec<i64> = batch
-                .lengths
-                .iter()
-                .map(|&l| l.clamp(1, t) as i64 - 1)
-                .collect();
-            let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [b]), &x.device());
-            let idx = idx.reshape([1, b, 1]).expand([1, b, h]);
-            x.gather(0, idx)
-        } else {
-            x.narrow(0, t - 1, 1)
-        };
-        let mut last = last.reshape([b, h]);
+        // The last layer's dropout applies to the one vector the classifier reads (below):
+        // for the last step, the same distribution as masking every step, at 1/T of the cost.
+        let mut last = self.read(x, &batch.lengths);
         if let Some(rng) = rng {
             last = dropout(last, self.dropout.prob, rng);
         }
         self.dense.forward(last)
+    }
+
+    /// Takes `from`'s recurrent layers and pooling (trained on another task, with another
+    /// head): the start of transfer learning. The dense head stays this model's own.
+    pub fn take_encoder(&mut self, from: &LstmClassifier) -> Result<(), String> {
+        let shapes = |m: &LstmClassifier| {
+            let lstm = |l: &FusedLstm| (l.input(), l.hidden());
+            (
+                m.lstms.iter().map(lstm).collect::<Vec<_>>(),
+                m.reverse.as_ref().map(lstm),
+                m.attention.as_ref().map(|a| a.weight.dims()),
+            )
+        };
+        if shapes(self) != shapes(from) {
+            return Err(format!(
+                "the pretrained layers {:?} do not match this model's {:?}",
+                shapes(from),
+                shapes(self)
+            ));
+        }
+        self.lstms = from.lstms.clone();
+        self.reverse = from.reverse.clone();
+        self.attention = from.attention.clone();
+        Ok(())
+    }
+
+    /// The embedding (if any) and the first layer, both directions when bidirectional:
+    /// `[T, B, H]` or `[T, B, 2H]`.
+    fn first_layer(&self, batch: &SeqBatch) -> Tensor<3> {
+        let Some(first) = self.lstms.first() else {
+            return sequence(self.embedding.as_ref(), &batch.input).swap_dims(0, 1);
+        };
+        let forward = |lstm: &FusedLstm, reversed: bool| match (&self.embedding, &batch.input) {
+            // Token ids go through the embedding and the layer together (`forward_ids`).
+            (Some(e), Input::Ids(ids)) => {
+                let ids = if reversed {
+                    let [b, t] = ids.dims();
+                    let order = reversal(&batch.lengths, t);
+                    let order = TensorData::new(transpose(&order, t, b), [b, t]);
+                    ids.clone()
+                        .gather(1, Tensor::from_data(order, &ids.device()))
+                } else {
+                    ids.clone()
+                };
+                lstm.forward_ids(e, ids)
+            }
+            _ => {
+                let x = sequence(self.embedding.as_ref(), &batch.input).swap_dims(0, 1);
+                lstm.forward_time_major(if reversed {
+                    reverse_time(x, &batch.lengths)
+                } else {
+                    x
+                })
+            }
+        };
+        let x = forward(first, false);
+        match &self.reverse {
+            Some(reverse) => {
+                // Reversing each row's true tokens is its own inverse: the backward states
+                // go back to the forward order, so step t holds both directions' views of t.
+                let back = reverse_time(forward(reverse, true), &batch.lengths);
+                Tensor::cat(vec![x, back], 2)
+            }
+            None => x,
+        }
+    }
+
+    /// The vector the classifier reads from the last layer's states `x [T, B, H]`.
+    fn read(&self, x: Tensor<3>, lengths: &[usize]) -> Tensor<2> {
+        let [t, b, h] = x.dims();
+        let device = x.device();
+        // Lengths as training uses them: at least one step, at most `t`.
+        let lengths: Vec<usize> = lengths.iter().map(|&l| l.clamp(1, t)).collect();
+        // 1 on each row's true steps, 0 on its padding: `[T, B, 1]`.
+        let mask = || {
+            let values: Vec<f32> = (0..t)
+                .flat_map(|s| lengths.iter().map(move |&l| f32::from(u8::from(s < l))))
+                .collect();
+            Tensor::<3>::from_data(TensorData::new(values, [t, b, 1]), &device)
+        };
+        match self.state {
+            StateChoice::LastStep => x.narrow(0, t - 1, 1).reshape([b, h]),
+            StateChoice::LastToken => {
+                let idx: Vec<i64> = lengths.iter().map(|&l| l as i64 - 1).collect();
+                let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [b]), &device);
+                let idx = idx.reshape([1, b, 1]).expand([1, b, h]);
+                x.gather(0, idx).reshape([b, h])
+            }
+            StateChoice::Mean => {
+                let counts: Vec<f32> = lengths.iter().map(|&l| l as f32).collect();
+                let counts = Tensor::<2>::from_data(TensorData::new(counts, [b, 1]), &device);
+                (x * mask()).sum_dim(0).reshape([b, h]) / counts
+            }
+            // LSTM states lie in (−1, 1): shifting padding down by 4 keeps it below every
+            // true step, and its gradient is zero wherever a true step holds the maximum.
+            StateChoice::Max => (x + (mask() - 1.0) * 4.0).max_dim(0).reshape([b, h]),
+            StateChoice::Attention => {
+                let scores = match &self.attention {
+                    Some(attention) => attention.forward(x.clone()),
+                    None => Tensor::zeros([t, b, 1], &device),
+                };
+                // Padding gets a weight of e^-30 relative to the true steps at most.
+                let weights = burn::tensor::activation::softmax(scores + (mask() - 1.0) * 30.0, 0);
+                (x * weights).sum_dim(0).reshape([b, h])
+            }
+        }
     }
 
     pub fn summary(&self, max_len: usize) -> ModelSummary {
@@ -133,19 +262,40 @@ impl LstmClassifier {
                 .collect();
         let n = self.lstms.len();
         for (i, lstm) in self.lstms.iter().enumerate() {
-            // The last LSTM returns one state; the others every step. Dropout keeps the shape.
-            let output_shape = if i + 1 == n {
-                format!("(None, {})", lstm.hidden())
+            let reverse = self.reverse.as_ref().filter(|_| i == 0);
+            let width = lstm.hidden() * if reverse.is_some() { 2 } else { 1 };
+            // The last LSTM returns one vector; the others every step. Dropout keeps the shape.
+            let pooled = i + 1 == n && self.state.pools();
+            let output_shape = if i + 1 == n && !pooled {
+                format!("(None, {width})")
             } else {
-                format!("(None, {max_len}, {})", lstm.hidden())
+                format!("(None, {max_len}, {width})")
             };
             layers.push(LayerSummary {
                 name: format!("lstm_{}", i + 1),
-                kind: "LSTM".into(),
+                kind: if reverse.is_some() {
+                    "Bidirectional(LSTM)".into()
+                } else {
+                    "LSTM".into()
+                },
                 output_shape: output_shape.clone(),
-                params: lstm.num_params(),
+                params: lstm.num_params() + reverse.map_or(0, FusedLstm::num_params),
                 trainable: true,
             });
+            let output_shape = if pooled {
+                let params = self.attention.as_ref().map_or(0, |a| a.weight.dims()[0]);
+                let output_shape = format!("(None, {width})");
+                layers.push(LayerSummary {
+                    name: "pooling".into(),
+                    kind: format!("{:?}Pooling", self.state),
+                    output_shape: output_shape.clone(),
+                    params,
+                    trainable: true,
+                });
+                output_shape
+            } else {
+                output_shape
+            };
             layers.push(LayerSummary {
                 name: format!("dropout_{}", i + 1),
                 kind: "Dropout".into(),
@@ -172,17 +322,127 @@ impl LstmClassifier {
     }
 }
 
+/// For each step and row (`[T, B]`, row-major), the step to read when row `b` is read
+/// backwards: its `lengths[b]` true tokens reversed, its padding where it was.
+fn reversal(lengths: &[usize], t: usize) -> Vec<i64> {
+    (0..t)
+        .flat_map(|s| {
+            lengths.iter().map(move |&l| {
+                let l = l.clamp(1, t);
+                if s < l { (l - 1 - s) as i64 } else { s as i64 }
+            })
+        })
+        .collect()
+}
+
+fn transpose(values: &[i64], rows: usize, cols: usize) -> Vec<i64> {
+    (0..cols)
+        .flat_map(|c| (0..rows).map(move |r| values[r * cols + c]))
+        .collect()
+}
+
+/// `x [T, B, D]` with each row's true steps reversed.
+fn reverse_time(x: Tensor<3>, lengths: &[usize]) -> Tensor<3> {
+    let [t, b, d] = x.dims();
+    let order = TensorData::new(reversal(lengths, t), [t, b, 1]);
+    let order = Tensor::<3, Int>::from_data(order, &x.device()).expand([t, b, d]);
+    x.gather(0, order)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn model(state: StateChoice, device: &Device) -> LstmClassifier {
+        built(state, false, device)
+    }
+
+    fn built(state: StateChoice, bidirectional: bool, device: &Device) -> LstmClassifier {
         let embedding = crate::init::normal([6, 4], 1.0, &mut crate::init::rng(9), device);
         LstmClassifierConfig::new(3)
             .with_hidden(5)
             .with_dropout(0.0)
             .with_state(state)
+            .with_bidirectional(bidirectional)
             .init(InputLayer::frozen(embedding), 7, device)
+    }
+
+    fn close(a: &[f32], b: &[f32]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5)
+    }
+
+    #[test]
+    fn pooling_and_the_backward_direction_read_only_the_true_tokens() {
+        let device = Device::flex();
+        let states = [
+            StateChoice::LastToken,
+            StateChoice::Mean,
+            StateChoice::Max,
+            StateChoice::Attention,
+        ];
+        for state in states {
+            for bidirectional in [false, true] {
+                let m = built(state, bidirectional, &device);
+                // A row padded to 4 steps, alone and beside a full row, reads as the unpadded row.
+                let unpadded = logits(&m, vec![1, 2, 3], vec![3], &device);
+                let padded = logits(&m, vec![1, 2, 3, 0], vec![3], &device);
+                let batched = logits(&m, vec![4, 5, 1, 2, 1, 2, 3, 0], vec![4, 3], &device);
+                assert!(close(&padded, &unpadded), "{state:?} {bidirectional}");
+                assert!(close(&batched[3..], &unpadded), "{state:?} {bidirectional}");
+            }
+        }
+        // Pooling is not the last state, and a second direction changes what is read.
+        let last = logits(
+            &model(StateChoice::LastToken, &device),
+            vec![1, 2, 3],
+            vec![3],
+            &device,
+        );
+        for state in [StateChoice::Mean, StateChoice::Max, StateChoice::Attention] {
+            let pooled = logits(&model(state, &device), vec![1, 2, 3], vec![3], &device);
+            assert!(!close(&pooled, &last), "{state:?}");
+        }
+        let both = logits(
+            &built(StateChoice::LastToken, true, &device),
+            vec![1, 2, 3],
+            vec![3],
+            &device,
+        );
+        assert!(!close(&both, &last));
+    }
+
+    #[test]
+    fn reversal_turns_each_rows_true_tokens_around_and_keeps_its_padding() {
+        // Rows of length 2 and 3 over 3 steps, [T, B] row-major.
+        assert_eq!(reversal(&[2, 3], 3), vec![1, 2, 0, 1, 2, 0]);
+        let device = Device::flex();
+        let x = Tensor::<3>::from_data(
+            TensorData::new((0..6).map(|v| v as f32).collect::<Vec<_>>(), [3, 2, 1]),
+            &device,
+        );
+        let back = reverse_time(reverse_time(x.clone(), &[2, 3]), &[2, 3]);
+        assert_eq!(back.into_data(), x.into_data());
+    }
+
+    #[test]
+    fn extra_parameters_are_counted_and_the_v2_start_is_unchanged() {
+        let device = Device::flex();
+        let plain = model(StateChoice::LastStep, &device);
+        let rich = built(StateChoice::Attention, true, &device);
+        for m in [&plain, &rich] {
+            let summary = m.summary(4);
+            assert_eq!(summary.total(), m.num_params(), "{summary:?}");
+        }
+        // The backward layer and the scores are drawn after V2's parameters.
+        assert_eq!(
+            rich.lstms[0].w_hh.val().into_data(),
+            plain.lstms[0].w_hh.val().into_data()
+        );
+        let mut other = model(StateChoice::LastStep, &device);
+        assert!(other.take_encoder(&rich).is_err());
+        let mut same = model(StateChoice::LastStep, &device);
+        let trained = built(StateChoice::LastStep, false, &device);
+        assert!(same.take_encoder(&trained).is_ok());
     }
 
     fn logits(m: &LstmClassifier, ids: Vec<i64>, lengths: Vec<usize>, device: &Device) -> Vec<f32> {

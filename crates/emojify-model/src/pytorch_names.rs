@@ -65,7 +65,13 @@ impl Classifier {
             }
             Classifier::Lstm(m) => {
                 for (i, lstm) in m.lstms.iter().enumerate() {
-                    out.extend(lstm_to_pytorch(&lstm_name(i), lstm)?);
+                    out.extend(lstm_to_pytorch(&lstm_name(i), "", lstm)?);
+                    if let Some(reverse) = m.reverse.as_ref().filter(|_| i == 0) {
+                        out.extend(lstm_to_pytorch(&lstm_name(i), REVERSE, reverse)?);
+                    }
+                }
+                if let Some(attention) = &m.attention {
+                    out.extend(linear_to_pytorch(ATTENTION, attention)?);
                 }
                 out.extend(linear_to_pytorch("dense", &m.dense)?);
                 (m.embedding.as_ref(), m.embedding_trainable)
@@ -101,13 +107,29 @@ impl Classifier {
             Classifier::MeanEmbedding(m) => m.linear = linear("linear", &m.linear)?,
             Classifier::Lstm(m) => {
                 m.dense = linear("dense", &m.dense)?;
-                for (i, lstm) in m.lstms.iter_mut().enumerate() {
-                    let name = lstm_name(i);
-                    *lstm = lstm_from_pytorch(&name, lstm, tensors)?;
+                let mut lstm_names = |name: &str, suffix: &str| {
                     expected.extend(
                         ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
-                            .map(|p| format!("{name}.{p}")),
+                            .map(|p| format!("{name}.{p}{suffix}")),
                     );
+                };
+                for (i, lstm) in m.lstms.iter_mut().enumerate() {
+                    let name = lstm_name(i);
+                    *lstm = lstm_from_pytorch(&name, "", lstm, tensors)?;
+                    lstm_names(&name, "");
+                }
+                if let Some(reverse) = &mut m.reverse {
+                    let name = lstm_name(0);
+                    *reverse = lstm_from_pytorch(&name, REVERSE, reverse, tensors)?;
+                    lstm_names(&name, REVERSE);
+                }
+                if let Some(attention) = &mut m.attention {
+                    let [input, output] = attention.weight.dims();
+                    let device = attention.weight.device();
+                    let name = format!("{ATTENTION}.weight");
+                    attention.weight =
+                        kernel_from_pytorch(tensors, &name, [input, output], &device)?;
+                    expected.push(name);
                 }
             }
             Classifier::Mlp(m) => {
@@ -193,15 +215,24 @@ fn linear_to_pytorch(prefix: &str, linear: &Linear) -> Result<Vec<NamedTensor>, 
     Ok(out)
 }
 
-fn lstm_to_pytorch(prefix: &str, lstm: &FusedLstm) -> Result<Vec<NamedTensor>, ParamError> {
+/// PyTorch's suffix of a bidirectional LSTM's backward weights (`weight_ih_l0_reverse`).
+const REVERSE: &str = "_reverse";
+/// The attention scores: `nn.Linear(H, 1, bias=False)`.
+const ATTENTION: &str = "attention";
+
+fn lstm_to_pytorch(
+    prefix: &str,
+    suffix: &str,
+    lstm: &FusedLstm,
+) -> Result<Vec<NamedTensor>, ParamError> {
     let bias = lstm.bias.val();
     let gates = bias.dims()[0];
     Ok(vec![
-        kernel_to_pytorch(&format!("{prefix}.weight_ih_l0"), lstm.w_ih.val())?,
-        kernel_to_pytorch(&format!("{prefix}.weight_hh_l0"), lstm.w_hh.val())?,
-        named(&format!("{prefix}.bias_ih_l0"), vec![gates], bias)?,
+        kernel_to_pytorch(&format!("{prefix}.weight_ih_l0{suffix}"), lstm.w_ih.val())?,
+        kernel_to_pytorch(&format!("{prefix}.weight_hh_l0{suffix}"), lstm.w_hh.val())?,
+        named(&format!("{prefix}.bias_ih_l0{suffix}"), vec![gates], bias)?,
         NamedTensor {
-            name: format!("{prefix}.bias_hh_l0"),
+            name: format!("{prefix}.bias_hh_l0{suffix}"),
             shape: vec![gates],
             values: vec![0.0; gates],
         },
@@ -273,6 +304,7 @@ fn linear_from_pytorch(
 
 fn lstm_from_pytorch(
     prefix: &str,
+    suffix: &str,
     lstm: &FusedLstm,
     tensors: &HashMap<String, NamedTensor>,
 ) -> Result<FusedLstm, ParamError> {
@@ -280,18 +312,26 @@ fn lstm_from_pytorch(
     let (input, hidden) = (lstm.input(), lstm.hidden());
     let w_ih = kernel_from_pytorch(
         tensors,
-        &format!("{prefix}.weight_ih_l0"),
+        &format!("{prefix}.weight_ih_l0{suffix}"),
         [input, 4 * hidden],
         &device,
     )?;
     let w_hh = kernel_from_pytorch(
         tensors,
-        &format!("{prefix}.weight_hh_l0"),
+        &format!("{prefix}.weight_hh_l0{suffix}"),
         [hidden, 4 * hidden],
         &device,
     )?;
-    let b_ih = get(tensors, &format!("{prefix}.bias_ih_l0"), &[4 * hidden])?;
-    let b_hh = get(tensors, &format!("{prefix}.bias_hh_l0"), &[4 * hidden])?;
+    let b_ih = get(
+        tensors,
+        &format!("{prefix}.bias_ih_l0{suffix}"),
+        &[4 * hidden],
+    )?;
+    let b_hh = get(
+        tensors,
+        &format!("{prefix}.bias_hh_l0{suffix}"),
+        &[4 * hidden],
+    )?;
     let bias = b_ih.values.iter().zip(&b_hh.values).map(|(a, b)| a + b);
     Ok(FusedLstm {
         w_ih,
@@ -332,6 +372,13 @@ mod tests {
                     .with_hidden(6)
                     .init(trained(), 5, device),
             ),
+            Classifier::Lstm(
+                LstmClassifierConfig::new(3)
+                    .with_hidden(5)
+                    .with_bidirectional(true)
+                    .with_state(crate::StateChoice::Attention)
+                    .init(InputLayer::frozen(embedding()), 6, device),
+            ),
         ]
     }
 
@@ -350,7 +397,8 @@ mod tests {
     #[test]
     fn pytorch_names_and_shapes() {
         let device = Device::flex();
-        let [v1, v2, _, mlp] = <[Classifier; 4]>::try_from(models(&device)).expect("models");
+        let [v1, v2, _, mlp, bidirectional] =
+            <[Classifier; 5]>::try_from(models(&device)).expect("models");
         let shapes = |m: &Classifier, e| -> Vec<(String, Vec<usize>)> {
             m.to_pytorch(e)
                 .expect("export")
@@ -382,6 +430,28 @@ mod tests {
                 s("dense.bias", &[3]),
             ]
         );
+        // PyTorch's names for a bidirectional layer's backward weights; the second layer reads
+        // both directions; attention scores as `nn.Linear(H, 1, bias=False)`.
+        assert_eq!(
+            shapes(&bidirectional, false),
+            vec![
+                s("lstm1.weight_ih_l0", &[20, 4]),
+                s("lstm1.weight_hh_l0", &[20, 5]),
+                s("lstm1.bias_ih_l0", &[20]),
+                s("lstm1.bias_hh_l0", &[20]),
+                s("lstm1.weight_ih_l0_reverse", &[20, 4]),
+                s("lstm1.weight_hh_l0_reverse", &[20, 5]),
+                s("lstm1.bias_ih_l0_reverse", &[20]),
+                s("lstm1.bias_hh_l0_reverse", &[20]),
+                s("lstm2.weight_ih_l0", &[20, 10]),
+                s("lstm2.weight_hh_l0", &[20, 5]),
+                s("lstm2.bias_ih_l0", &[20]),
+                s("lstm2.bias_hh_l0", &[20]),
+                s("attention.weight", &[1, 5]),
+                s("dense.weight", &[3, 5]),
+                s("dense.bias", &[3]),
+            ]
+        );
         // A trained embedding is part of the weights even without `with_embedding`.
         assert_eq!(
             shapes(&mlp, false),
@@ -407,6 +477,12 @@ mod tests {
                 }
                 Classifier::Lstm(mut m) => {
                     m.dense.weight = Param::from_tensor(m.dense.weight.val() * 2.0);
+                    if let Some(r) = m.reverse.as_mut() {
+                        r.w_ih = Param::from_tensor(r.w_ih.val() * 2.0);
+                    }
+                    if let Some(a) = m.attention.as_mut() {
+                        a.weight = Param::from_tensor(a.weight.val() * 2.0);
+                    }
                     if let Some(e) = m.embedding.as_mut().filter(|_| m.embedding_trainable) {
                         e.weight = Param::from_tensor(e.weight.val() * 2.0);
                     }

@@ -262,7 +262,7 @@ pub fn run_worker(spec: &BenchSpec, backend: BackendKind) -> anyhow::Result<Benc
         mut model,
         mut optim,
         ..
-    } = Training::new(&config, &embeddings, &train_device);
+    } = Training::new(&config, &embeddings, &train_device, None)?;
     drop(embeddings);
     let mut epoch_s = Vec::with_capacity(spec.epochs);
     for epoch in 1..=spec.epochs {
@@ -360,8 +360,17 @@ pub fn write_reference_input(spec: &BenchSpec, dir: &Path) -> anyhow::Result<Pat
             hidden,
             layers,
             dropout,
-            ..
-        } => (hidden, layers, dropout),
+            state,
+            bidirectional,
+        } => {
+            anyhow::ensure!(
+                !bidirectional && !state.pools(),
+                "--compare-pytorch times Emojifier-V2 as Keras builds it: one direction, \
+                 the state after the last step (this config has `bidirectional = \
+                 {bidirectional}`, `state = {state:?}`)"
+            );
+            (hidden, layers, dropout)
+        }
         _ => {
             anyhow::bail!("--compare-pytorch needs an LSTM config (the reference is Emojifier-V2)")
         }

@@ -9,6 +9,7 @@ use emojify_data::Embeddings;
 use crate::config::RunConfig;
 use crate::cv::{other_folds, stratified_folds, subset};
 use crate::inference::probabilities;
+use crate::pretrain::Pretrained;
 use crate::splits::Split;
 use crate::train::{Training, train_epoch};
 
@@ -66,13 +67,14 @@ pub fn fit_temperature(probs: &[Vec<f32>], labels: &[usize]) -> f64 {
 }
 
 /// Held-out probabilities of every training example: `k` models, each trained as `config`
-/// says on the other folds, predict their own fold.
+/// says on the other folds (from the run's pretrained `start`, if any), predict their own fold.
 pub fn out_of_fold(
     config: &RunConfig,
     embeddings: &Embeddings,
     train: &Split,
     k: usize,
     device: &Device,
+    start: Option<&Pretrained>,
 ) -> anyhow::Result<Vec<Vec<f32>>> {
     let folds = stratified_folds(&train.labels, k, config.seed);
     let mut out = vec![Vec::new(); train.labels.len()];
@@ -89,7 +91,7 @@ pub fn out_of_fold(
             mut model,
             mut optim,
             ..
-        } = Training::new(&c, embeddings, &train_device);
+        } = Training::new(&c, embeddings, &train_device, start)?;
         for epoch in 1..=c.train.epochs {
             (model, _) = train_epoch(model, &mut optim, &fit, &c, epoch, &train_device);
         }

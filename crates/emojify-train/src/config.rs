@@ -53,6 +53,38 @@ pub struct RunConfig {
     pub embedding: EmbeddingConfig,
     pub model: ModelConfig,
     pub train: TrainConfig,
+    /// Transfer: train the network on a larger corpus first (`crate::pretrain`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pretrain: Option<PretrainConfig>,
+}
+
+/// `[pretrain]`: the run's network, with a head for the corpus' classes, is first trained on
+/// a `class,0,…,N` token file (SST-2's reviews); its LSTM layers (and pooling) start the run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PretrainConfig {
+    /// The corpus, found through the data-directory lookup.
+    pub train: PathBuf,
+    /// The corpus' classes, as its first column spells them.
+    pub labels: Vec<String>,
+    /// Tokens read per review (SST-2's run to 55).
+    #[serde(default = "default_pretrain_max_len")]
+    pub max_len: usize,
+    pub epochs: usize,
+    #[serde(default = "default_pretrain_learning_rate")]
+    pub learning_rate: f64,
+    #[serde(default = "default_pretrain_batch_size")]
+    pub batch_size: usize,
+}
+
+fn default_pretrain_max_len() -> usize {
+    30
+}
+fn default_pretrain_learning_rate() -> f64 {
+    0.001
+}
+fn default_pretrain_batch_size() -> usize {
+    32
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -159,6 +191,9 @@ pub enum ModelConfig {
         dropout: f64,
         #[serde(default)]
         state: emojify_model::StateChoice,
+        /// The first layer reads each sentence both ways.
+        #[serde(default)]
+        bidirectional: bool,
     },
     /// Baseline that ignores order: the flattened sequence → dense + ReLU → dense.
     Mlp {
@@ -509,6 +544,32 @@ impl RunConfig {
                 }
             }
         }
+        if let Some(p) = &self.pretrain {
+            let pretrain =
+                |field: &str, reason: &str| Err(fail(Some("pretrain"), field, reason.to_string()));
+            if kind != DataKind::Emojiset || !matches!(self.model, ModelConfig::Lstm { .. }) {
+                return pretrain(
+                    "train",
+                    "transfers an LSTM over pretrained word vectors: needs `data.kind = \
+                     \"emojiset\"` and `model.kind = \"lstm\"`",
+                );
+            }
+            if p.labels.len() < 2 {
+                return pretrain("labels", "must name at least two classes");
+            }
+            if p.epochs == 0 {
+                return pretrain("epochs", "must be at least 1");
+            }
+            if p.batch_size == 0 {
+                return pretrain("batch_size", "must be at least 1");
+            }
+            if p.max_len == 0 {
+                return pretrain("max_len", "must be at least 1");
+            }
+            if !(p.learning_rate.is_finite() && p.learning_rate > 0.0) {
+                return pretrain("learning_rate", "must be positive");
+            }
+        }
         if self.train.neighbour_swap > 0.0 && self.train.neighbours == 0 {
             return Err(fail(
                 Some("train"),
@@ -679,6 +740,34 @@ batch_size = 1
         );
         let msg = parse(&on("[]")).expect_err("empty").to_string();
         assert!(msg.contains("at least one"), "{msg}");
+    }
+
+    #[test]
+    fn pretraining_needs_an_lstm_over_words_and_a_sane_schedule() {
+        let section =
+            "\n[pretrain]\ntrain = \"sst2/x.csv.gz\"\nlabels = [\"n\", \"p\"]\nepochs = 2\n";
+        let lstm = V1.replace("kind = \"mean-embedding\"", "kind = \"lstm\"");
+        let c = parse(&format!("{lstm}{section}")).expect("valid");
+        let p = c.pretrain.as_ref().expect("section");
+        assert_eq!((p.max_len, p.batch_size), (30, 32));
+        assert_eq!(
+            parse(&c.to_toml()).expect("round trip").pretrain,
+            c.pretrain
+        );
+        let msg = parse(&format!("{V1}{section}"))
+            .expect_err("v1")
+            .to_string();
+        assert!(
+            msg.contains("`pretrain.train`") && msg.contains("lstm"),
+            "{msg}"
+        );
+        let msg = parse(&format!(
+            "{lstm}{}",
+            section.replace("epochs = 2", "epochs = 0")
+        ))
+        .expect_err("no epochs")
+        .to_string();
+        assert!(msg.contains("`pretrain.epochs`"), "{msg}");
     }
 
     #[test]

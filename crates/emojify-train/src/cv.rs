@@ -161,13 +161,14 @@ pub fn cross_validate(
             let mut summed: Vec<Vec<Vec<Vec<f32>>>> = vec![vec![Vec::new(); epochs]; options.len()];
             for &seed in seeds {
                 c.seed = seed;
+                let start = crate::pretrain::start(&c, &embeddings, &device, obs)?;
                 let train_device = device.clone().autodiff();
                 // Each averaging option keeps its own mean of the one model trained.
                 let Training {
                     mut model,
                     mut optim,
                     ..
-                } = Training::new(&c, &embeddings, &train_device);
+                } = Training::new(&c, &embeddings, &train_device, start.as_ref())?;
                 let mut averaging: Vec<Averaging> = options
                     .iter()
                     .map(|&from| Averaging::from_epoch(from))

@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod model;
 pub mod plot;
 pub mod predict;
+pub mod pretrain;
 pub mod report;
 pub mod run;
 pub mod run_dir;

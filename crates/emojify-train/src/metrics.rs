@@ -47,6 +47,9 @@ pub struct RunSummary {
     /// run (none: 1).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
+    /// The cache key of the pretrained layers the run started from (`[pretrain]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pretrained: Option<String>,
 }
 
 pub fn metrics_csv(metrics: &[EpochMetrics]) -> String {

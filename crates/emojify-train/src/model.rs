@@ -31,12 +31,14 @@ pub fn build_model(config: &RunConfig, embeddings: &Embeddings, device: &Device)
             layers,
             dropout,
             state,
+            bidirectional,
         } => Classifier::Lstm(
             LstmClassifierConfig::new(classes)
                 .with_hidden(*hidden)
                 .with_layers(*layers)
                 .with_dropout(*dropout)
                 .with_state(*state)
+                .with_bidirectional(*bidirectional)
                 .init(input(), config.seed, device),
         ),
         ModelConfig::Mlp { hidden, dropout } => Classifier::Mlp(

@@ -126,6 +126,7 @@ mod tests {
             test_truncated: 0,
             weights_sha256: String::new(),
             temperature: None,
+            pretrained: None,
         }
     }
 

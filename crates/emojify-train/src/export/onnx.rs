@@ -63,7 +63,18 @@ pub fn to_onnx(run: &TrainedRun) -> anyhow::Result<Vec<u8>> {
             g.parameter(take(&tensors, "linear.bias")?);
             ["mean", "linear.weight", "linear.bias"]
         }
-        ModelConfig::Lstm { layers, state, .. } => {
+        ModelConfig::Lstm {
+            layers,
+            state,
+            bidirectional,
+            ..
+        } => {
+            anyhow::ensure!(
+                !bidirectional && !state.pools(),
+                "ONNX export covers one-directional LSTMs read at the last step or the last \
+                 token; this run has `bidirectional = {bidirectional}`, `state = {state:?}` \
+                 (safetensors export covers every model)"
+            );
             // Numeric rows have no padding: their last token is the last step.
             let state = if numbers {
                 emojify_model::StateChoice::LastStep

@@ -95,12 +95,13 @@ pub fn train_with(
     note(train.report());
     note(test.report());
 
+    let start = crate::pretrain::start(config, &embeddings, &device, report)?;
     let train_device = device.clone().autodiff();
     let Training {
         mut model,
         mut optim,
         mut averaging,
-    } = Training::new(config, &embeddings, &train_device);
+    } = Training::new(config, &embeddings, &train_device, start.as_ref())?;
     let model_summary = model.summary(config.data.max_len);
     let t = &config.train;
     let (run, position) = match resume {
@@ -255,6 +256,7 @@ pub fn train_with(
         &run,
         config,
         (&embeddings, &train, &test),
+        start.as_ref(),
         &valid,
         &metrics,
         (model_summary.trainable(), model_summary.total()),
@@ -314,6 +316,7 @@ fn write_results(
     run: &RunDir,
     config: &RunConfig,
     (embeddings, train, test): (&Embeddings, &Split, &Split),
+    start: Option<&crate::pretrain::Pretrained>,
     valid: &Classifier,
     metrics: &[EpochMetrics],
     (trainable_params, total_params): (usize, usize),
@@ -323,7 +326,8 @@ fn write_results(
     let temperature = match config.train.calibrate_folds {
         Some(k) => {
             report.event(Event::Begin("temperature scaling: training on folds"));
-            let held_out = crate::calibrate::out_of_fold(config, embeddings, train, k, device);
+            let held_out =
+                crate::calibrate::out_of_fold(config, embeddings, train, k, device, start);
             report.event(Event::End);
             let t = crate::calibrate::fit_temperature(&held_out?, &train.labels);
             report.event(Event::Note(format!(
@@ -355,6 +359,7 @@ fn write_results(
         test_truncated: test.truncated(),
         weights_sha256: emojify_data::hash::sha256_hex(&weights),
         temperature,
+        pretrained: start.map(|s| s.key.clone()),
     };
     run.write(run_dir::WEIGHTS_FILE, &weights)?;
     run.write(

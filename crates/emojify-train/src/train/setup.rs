@@ -10,6 +10,7 @@ use emojify_model::average::WeightMean;
 use crate::checkpoint;
 use crate::config::{OptimizerKind, RunConfig, TrainConfig};
 use crate::model::build_model;
+use crate::pretrain::Pretrained;
 use crate::weights::weights_bytes;
 
 /// A model being trained, its optimizer and its weight averaging.
@@ -20,14 +21,29 @@ pub struct Training {
 }
 
 impl Training {
-    /// A fresh model for `config` on `device` (an autodiff device), the configured optimizer and
-    /// averaging as `train.average_from` asks.
-    pub fn new(config: &RunConfig, embeddings: &Embeddings, device: &Device) -> Self {
-        Training {
-            model: build_model(config, embeddings, device),
+    /// A fresh model for `config` on `device` (an autodiff device) — its recurrent layers taken
+    /// from `start` when pretrained — the configured optimizer and averaging as
+    /// `train.average_from` asks.
+    pub fn new(
+        config: &RunConfig,
+        embeddings: &Embeddings,
+        device: &Device,
+        start: Option<&Pretrained>,
+    ) -> anyhow::Result<Self> {
+        let mut model = build_model(config, embeddings, device);
+        if let Some(start) = start {
+            match (&mut model, &start.model) {
+                (Classifier::Lstm(m), Classifier::Lstm(from)) => {
+                    m.take_encoder(from).map_err(anyhow::Error::msg)?
+                }
+                _ => anyhow::bail!("pretraining transfers LSTM layers; this model has none"),
+            }
+        }
+        Ok(Training {
+            model,
             optim: optimizer(&config.train),
             averaging: Averaging::new(&config.train),
-        }
+        })
     }
 }
 
