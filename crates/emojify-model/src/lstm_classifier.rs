@@ -172,6 +172,16 @@ impl LstmClassifier {
         Ok(())
     }
 
+    /// Stops training the recurrent layers and pooling (only the head learns).
+    pub fn freeze_encoder(&mut self) {
+        self.lstms = std::mem::take(&mut self.lstms)
+            .into_iter()
+            .map(Module::no_grad)
+            .collect();
+        self.reverse = self.reverse.take().map(Module::no_grad);
+        self.attention = self.attention.take().map(Module::no_grad);
+    }
+
     /// The embedding (if any) and the first layer, both directions when bidirectional:
     /// `[T, B, H]` or `[T, B, 2H]`.
     fn first_layer(&self, batch: &SeqBatch) -> Tensor<3> {
@@ -443,6 +453,23 @@ mod tests {
         let mut same = model(StateChoice::LastStep, &device);
         let trained = built(StateChoice::LastStep, false, &device);
         assert!(same.take_encoder(&trained).is_ok());
+    }
+
+    #[test]
+    fn a_frozen_encoder_leaves_only_the_head_learning() {
+        let device = Device::flex().autodiff();
+        let mut m = built(StateChoice::Attention, true, &device);
+        assert!(m.lstms[0].w_ih.val().is_require_grad());
+        m.freeze_encoder();
+        let frozen = |m: &LstmClassifier| {
+            m.lstms.iter().all(|l| !l.w_ih.val().is_require_grad())
+                && m.reverse.iter().all(|l| !l.w_hh.val().is_require_grad())
+                && m.attention
+                    .iter()
+                    .all(|a| !a.weight.val().is_require_grad())
+        };
+        assert!(frozen(&m));
+        assert!(m.dense.weight.val().is_require_grad());
     }
 
     fn logits(m: &LstmClassifier, ids: Vec<i64>, lengths: Vec<usize>, device: &Device) -> Vec<f32> {

@@ -75,6 +75,9 @@ pub struct PretrainConfig {
     pub learning_rate: f64,
     #[serde(default = "default_pretrain_batch_size")]
     pub batch_size: usize,
+    /// Keep the pretrained layers as they are: the run trains its head only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub freeze: bool,
 }
 
 fn default_pretrain_max_len() -> usize {
