@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use emojify_data::{Event, Observer};
 use emojify_train::report::{Finished, Reporter};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Where notes go: training prints its story on stdout; commands whose stdout is their result
 /// (`predict --json`) keep notes on stderr.
@@ -22,6 +22,9 @@ pub enum Notes {
 pub struct Terminal {
     notes: Notes,
     bar: Mutex<Option<ProgressBar>>,
+    /// Bars of tasks that began a nested one (cross-validation pretraining for a seed), hidden
+    /// until it ends.
+    outer: Mutex<Vec<(ProgressBar, bool)>>,
 }
 
 impl Terminal {
@@ -29,6 +32,7 @@ impl Terminal {
         Terminal {
             notes,
             bar: Mutex::new(None),
+            outer: Mutex::new(Vec::new()),
         }
     }
 
@@ -39,6 +43,11 @@ impl Terminal {
 
     fn bar(&self) -> std::sync::MutexGuard<'_, Option<ProgressBar>> {
         self.bar.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The hidden outer bars, each with whether it was hidden before.
+    fn outer(&self) -> std::sync::MutexGuard<'_, Vec<(ProgressBar, bool)>> {
+        self.outer.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Prints a line without tearing a bar that is on screen.
@@ -73,7 +82,11 @@ impl Observer for Terminal {
                 let pb = ProgressBar::new_spinner();
                 pb.set_message(task.to_string());
                 pb.enable_steady_tick(Duration::from_millis(120));
-                self.replace_bar(Some(pb));
+                if let Some(outer) = std::mem::replace(&mut *self.bar(), Some(pb)) {
+                    let hidden = outer.is_hidden();
+                    outer.set_draw_target(ProgressDrawTarget::hidden());
+                    self.outer().push((outer, hidden));
+                }
             }
             Event::Progress { done, total } => {
                 if let Some(bar) = self.bar().as_ref() {
@@ -86,7 +99,15 @@ impl Observer for Terminal {
                     bar.set_position(done);
                 }
             }
-            Event::End => self.replace_bar(None),
+            Event::End => {
+                let outer = self.outer().pop().map(|(bar, hidden)| {
+                    if !hidden {
+                        bar.set_draw_target(ProgressDrawTarget::stderr());
+                    }
+                    bar
+                });
+                self.replace_bar(outer);
+            }
             Event::Warning(text) => self.line(&format!("warning: {text}"), true),
             Event::Note(text) => self.note(&text),
         }

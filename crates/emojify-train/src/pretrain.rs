@@ -50,6 +50,8 @@ pub fn corpus_config(config: &RunConfig, p: &PretrainConfig) -> RunConfig {
         epochs: p.epochs,
         batch_size: p.batch_size,
         shuffle: true,
+        // Fixed, so that how often a run logs does not change the cache key.
+        log_every: 1,
         checkpoint_every: 0,
         word_dropout: 0.0,
         average_from: None,
