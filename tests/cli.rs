@@ -593,7 +593,14 @@ const CORPUS: &str = "class,0,1,2,3,4\n\
 #[test]
 fn pretraining_is_cached_by_what_produced_it() {
     let dir = tempfile::tempdir().expect("tmp");
+    // A cache of its own, so the first run surely pretrains; GloVe linked in from the real one
+    // (loaded, and fetched if absent, by `load_glove`) rather than converted again.
     let cache = dir.path().join("cache");
+    std::fs::create_dir_all(&cache).expect("cache dir");
+    let real = emojify_data::fetch::cache_dir().expect("a cache dir");
+    emojify_data::fetch::load_glove(&real, &emojify_data::Silent).expect("GloVe");
+    let glove = emojify_data::fetch::GLOVE_CACHE_FILE;
+    std::os::unix::fs::symlink(real.join(glove), cache.join(glove)).expect("link GloVe");
     let train = |config: &std::path::Path, out: &str| {
         let out = dir.path().join(out);
         let (ok, stdout, stderr) = common::emojify_with(
