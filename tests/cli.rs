@@ -562,12 +562,17 @@ fn calibration_folds_store_a_temperature_that_predictions_apply() {
 }
 
 /// The messages config, small (hidden 16, 2 epochs, no calibration), pretrained on `corpus`
-/// (written into `dir`) for one epoch.
+/// (written into `dir`) for one epoch instead of SST-2.
 fn pretraining_config(dir: &std::path::Path, corpus: &str) -> std::path::PathBuf {
     let file = dir.join("corpus.csv");
     std::fs::write(&file, corpus).expect("write corpus");
-    let text = std::fs::read_to_string(common::root().join("configs/emojify_messages.toml"))
-        .expect("config")
+    let shipped = std::fs::read_to_string(common::root().join("configs/emojify_messages.toml"))
+        .expect("config");
+    // The shipped config's own `[pretrain]` (SST-2) gives way to the corpus here.
+    let text = shipped
+        .split("\n[pretrain]")
+        .next()
+        .unwrap_or_default()
         .replace("hidden = 128", "hidden = 16")
         .replace("epochs = 60", "epochs = 2")
         .replace("calibrate_folds = 5", "");
