@@ -82,7 +82,7 @@ impl Observer for Terminal {
                 let pb = ProgressBar::new_spinner();
                 pb.set_message(task.to_string());
                 pb.enable_steady_tick(Duration::from_millis(120));
-                if let Some(outer) = std::mem::replace(&mut *self.bar(), Some(pb)) {
+                if let Some(outer) = self.bar().replace(pb) {
                     let hidden = outer.is_hidden();
                     outer.set_draw_target(ProgressDrawTarget::hidden());
                     self.outer().push((outer, hidden));
