@@ -415,42 +415,31 @@ mod tests {
                 s("linear.bias", &[3])
             ]
         );
+        // One LSTM's four tensors, PyTorch's names (hidden 5: 20 gate rows).
+        let lstm = |name: &str, suffix: &str, input: usize| {
+            ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
+                .into_iter()
+                .zip([vec![20, input], vec![20, 5], vec![20], vec![20]])
+                .map(|(p, shape)| (format!("{name}.{p}{suffix}"), shape))
+                .collect::<Vec<_>>()
+        };
+        let dense = vec![s("dense.weight", &[3, 5]), s("dense.bias", &[3])];
         assert_eq!(
             shapes(&v2, false),
-            vec![
-                s("lstm1.weight_ih_l0", &[20, 4]),
-                s("lstm1.weight_hh_l0", &[20, 5]),
-                s("lstm1.bias_ih_l0", &[20]),
-                s("lstm1.bias_hh_l0", &[20]),
-                s("lstm2.weight_ih_l0", &[20, 5]),
-                s("lstm2.weight_hh_l0", &[20, 5]),
-                s("lstm2.bias_ih_l0", &[20]),
-                s("lstm2.bias_hh_l0", &[20]),
-                s("dense.weight", &[3, 5]),
-                s("dense.bias", &[3]),
-            ]
+            [lstm("lstm1", "", 4), lstm("lstm2", "", 5), dense.clone()].concat()
         );
         // PyTorch's names for a bidirectional layer's backward weights; the second layer reads
         // both directions; attention scores as `nn.Linear(H, 1, bias=False)`.
         assert_eq!(
             shapes(&bidirectional, false),
-            vec![
-                s("lstm1.weight_ih_l0", &[20, 4]),
-                s("lstm1.weight_hh_l0", &[20, 5]),
-                s("lstm1.bias_ih_l0", &[20]),
-                s("lstm1.bias_hh_l0", &[20]),
-                s("lstm1.weight_ih_l0_reverse", &[20, 4]),
-                s("lstm1.weight_hh_l0_reverse", &[20, 5]),
-                s("lstm1.bias_ih_l0_reverse", &[20]),
-                s("lstm1.bias_hh_l0_reverse", &[20]),
-                s("lstm2.weight_ih_l0", &[20, 10]),
-                s("lstm2.weight_hh_l0", &[20, 5]),
-                s("lstm2.bias_ih_l0", &[20]),
-                s("lstm2.bias_hh_l0", &[20]),
-                s("attention.weight", &[1, 5]),
-                s("dense.weight", &[3, 5]),
-                s("dense.bias", &[3]),
+            [
+                lstm("lstm1", "", 4),
+                lstm("lstm1", "_reverse", 4),
+                lstm("lstm2", "", 10),
+                vec![s("attention.weight", &[1, 5])],
+                dense,
             ]
+            .concat()
         );
         // A trained embedding is part of the weights even without `with_embedding`.
         assert_eq!(

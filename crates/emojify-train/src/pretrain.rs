@@ -18,7 +18,7 @@ use crate::config::{PretrainConfig, RunConfig, TrainConfig};
 use crate::eval::accuracy;
 use crate::inference::{predicted, probabilities};
 use crate::model::build_model;
-use crate::splits::{Split, encode};
+use crate::splits::{Split, encode, warn_skipped};
 use crate::train::{Training, train_epoch};
 use crate::weights::{load_weights_bytes, weights_bytes};
 
@@ -94,14 +94,7 @@ fn corpus_split(
     let path = DataDir::new(c.data_dir.as_deref()).resolve(&p.train)?;
     let sha = emojify_data::hash::sha256_file(&path)?;
     let csv = read_sequence_csv(&path, StepKind::Tokens, &p.labels, c.data.bad_rows)?;
-    for row in &csv.skipped {
-        obs.event(Event::Warning(format!(
-            "{}:{}: skipped: {}",
-            path.display(),
-            row.line,
-            row.reason
-        )));
-    }
+    warn_skipped(&path, &csv.skipped, obs);
     let mut examples = Vec::with_capacity(csv.examples.len());
     let mut encoded = Vec::with_capacity(csv.examples.len());
     for e in csv.examples {
@@ -124,16 +117,10 @@ fn corpus_split(
         "{}: no reviews to pretrain on",
         path.display()
     );
-    let split = Split {
-        name: "pretrain",
-        labels: examples.iter().map(|e| e.label).collect(),
-        examples,
-        encoded,
-        skipped_rows: csv.skipped.len(),
-        neighbours: None,
-        negation: None,
-    };
-    Ok((split, sha))
+    Ok((
+        Split::new("pretrain", examples, encoded, csv.skipped.len()),
+        sha,
+    ))
 }
 
 fn cache_file(key: &str) -> anyhow::Result<PathBuf> {

@@ -28,6 +28,24 @@ pub struct Split {
 pub type Neighbours = std::collections::HashMap<u32, Vec<u32>>;
 
 impl Split {
+    /// A split of `examples` as `encoded`, with no augmentation tables yet.
+    pub fn new(
+        name: &'static str,
+        examples: Vec<Example>,
+        encoded: Vec<Encoded>,
+        skipped_rows: usize,
+    ) -> Self {
+        Split {
+            name,
+            labels: examples.iter().map(|e| e.label).collect(),
+            examples,
+            encoded,
+            skipped_rows,
+            neighbours: None,
+            negation: None,
+        }
+    }
+
     pub fn oov_tokens(&self) -> usize {
         self.encoded.iter().map(|e| e.oov).sum()
     }
@@ -110,19 +128,11 @@ fn split(
         .iter()
         .map(|e| encode(config, embeddings, &e.text))
         .collect::<anyhow::Result<_>>()?;
-    Ok(Split {
-        name,
-        labels: csv.examples.iter().map(|e| e.label).collect(),
-        examples: csv.examples,
-        encoded,
-        skipped_rows: csv.skipped.len(),
-        neighbours: None,
-        negation: None,
-    })
+    Ok(Split::new(name, csv.examples, encoded, csv.skipped.len()))
 }
 
 /// Each skipped row, as a warning naming its file and line.
-fn warn_skipped(file: &std::path::Path, skipped: &[RowError], obs: &dyn Observer) {
+pub(crate) fn warn_skipped(file: &std::path::Path, skipped: &[RowError], obs: &dyn Observer) {
     for row in skipped {
         obs.event(emojify_data::Event::Warning(format!(
             "{}:{}: skipped: {}",
@@ -176,15 +186,7 @@ fn sequence_split(
             });
         }
     }
-    Ok(Split {
-        name,
-        labels: examples.iter().map(|e| e.label).collect(),
-        examples,
-        encoded,
-        skipped_rows: csv.skipped.len(),
-        neighbours: None,
-        negation: None,
-    })
+    Ok(Split::new(name, examples, encoded, csv.skipped.len()))
 }
 
 /// Reads both splits of the config's data set.
