@@ -676,3 +676,37 @@ fn pretraining_is_cached_by_what_produced_it() {
         "{log}"
     );
 }
+
+/// `data.extra_train`: the extra file's sentences join the training split (they show up in
+/// `predictions.csv` as training rows); a bad row in it is an error naming that file and line.
+#[test]
+fn extra_training_files_join_the_training_split() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let extra = dir.path().join("extra.csv");
+    std::fs::write(&extra, "Pizza night with friends!,4\nLove you loads <3,0\n").expect("write");
+    fn with_extra(extra: &std::path::Path) -> impl Fn(String) -> String + '_ {
+        move |t: String| {
+            t.replace("epochs = 400", "epochs = 2").replace(
+                "train = \"emojiset/train_emoji.csv\"",
+                &format!("train = \"emojiset/train_emoji.csv\"\nextra_train = [{extra:?}]"),
+            )
+        }
+    }
+    let run = small_run_with(dir.path(), with_extra(&extra));
+    let predictions = std::fs::read_to_string(run.join("predictions.csv")).expect("predictions");
+    let train_rows = predictions
+        .lines()
+        .filter(|l| l.starts_with("train,"))
+        .count();
+    assert_eq!(train_rows, 132 + 2);
+    assert!(
+        predictions.contains("train,1,Pizza night with friends!,"),
+        "{predictions}"
+    );
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "fine sentence,1\nbroken row,9\n").expect("write");
+    let config = write_config(dir.path(), with_extra(&bad));
+    let (ok, _, err) = emojify(&["train", "--config", config.to_str().expect("utf8")]);
+    assert!(!ok && err.contains("bad.csv:2: label 9"), "{err}");
+}

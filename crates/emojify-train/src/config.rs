@@ -96,6 +96,10 @@ pub struct DataConfig {
     #[serde(default)]
     pub kind: DataKind,
     pub train: PathBuf,
+    /// More training files in `train`'s format, appended to it (our own messages:
+    /// `messages/train.csv`); `emojiset` data only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_train: Vec<PathBuf>,
     pub test: PathBuf,
     #[serde(default = "default_max_len")]
     pub max_len: usize,
@@ -546,6 +550,13 @@ impl RunConfig {
                     ));
                 }
             }
+        }
+        if !self.data.extra_train.is_empty() && kind != DataKind::Emojiset {
+            return Err(fail(
+                Some("data"),
+                "extra_train",
+                "is read as `sentence,label` files: needs `data.kind = \"emojiset\"`".into(),
+            ));
         }
         if let Some(p) = &self.pretrain {
             let pretrain =

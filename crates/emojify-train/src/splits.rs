@@ -222,7 +222,14 @@ pub fn load_splits(
             config.data.bad_rows,
         )?)
     };
-    let train = split("train", read(&config.data.train)?, config, embeddings, obs)?;
+    let mut train = split("train", read(&config.data.train)?, config, embeddings, obs)?;
+    for extra in &config.data.extra_train {
+        let more = split("train", read(extra)?, config, embeddings, obs)?;
+        train.examples.extend(more.examples);
+        train.encoded.extend(more.encoded);
+        train.labels.extend(more.labels);
+        train.skipped_rows += more.skipped_rows;
+    }
     let test = split("test", read(&config.data.test)?, config, embeddings, obs)?;
     Ok((train, test))
 }
