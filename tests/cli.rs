@@ -573,6 +573,7 @@ fn pretraining_config(dir: &std::path::Path, corpus: &str) -> std::path::PathBuf
         .split("\n[pretrain]")
         .next()
         .unwrap_or_default()
+        .replace("extra_train = [\"messages/train.csv\"]\n", "")
         .replace("hidden = 128", "hidden = 16")
         .replace("epochs = 60", "epochs = 2")
         .replace("calibrate_folds = 5", "");

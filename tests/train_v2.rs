@@ -213,13 +213,18 @@ fn same_seed_gives_identical_metrics_on_cpu_backends() {
 }
 
 /// The shipped messages model (seed 1): its LSTMs start from SST-2 pretraining (the key is in
-/// the summary and a second start finds it in the cache), it reads our messages dev half better
-/// than V2 does at its median (0.697, docs/results.md), and it answers two of the sentences
-/// #19 asks about as it should on every measured seed.
+/// the summary and a second start finds it in the cache), it reads our messages dev half far
+/// better than V2 does (median 0.697, docs/results.md), and it answers three of the sentences
+/// #19 asks about as it does on 8 to 10 of the 10 measured seeds.
 #[test]
 fn messages_model_pretrains_on_sst2_and_reads_messages() {
     let out = tempfile::tempdir().expect("tmp");
-    let config = common::config("emojify_messages.toml", out.path());
+    let mut config = common::config("emojify_messages.toml", out.path());
+    // Our own training messages live in the repository's `data/`, which the lookup finds from
+    // the repository root; tests run from the crate's directory.
+    for extra in &mut config.data.extra_train {
+        *extra = common::root().join("data").join(&*extra);
+    }
     let outcome = train(&config, &Silent).expect("training runs");
     let key = outcome
         .summary
@@ -239,13 +244,22 @@ fn messages_model_pretrains_on_sst2_and_reads_messages() {
         .expect("run opens");
     let dev = common::root().join("data/messages/dev.csv");
     let e = emojify_train::evaluate::evaluate(&run, &dev, &Silent).expect("eval");
-    assert!(e.accuracy >= 0.72, "messages dev accuracy {}", e.accuracy);
+    assert!(e.accuracy >= 0.80, "messages dev accuracy {}", e.accuracy);
     assert!(run.temperature > 1.0, "temperature {}", run.temperature);
 
     let predictor = Predictor::from_run(outcome.run_dir.path(), None, &Silent).expect("loads");
     let p = predictor
-        .predict(&["i adore you".into(), "Can we order some noodles?".into()])
+        .predict(&[
+            "i adore you".into(),
+            "Can we order some noodles?".into(),
+            "not feeling happy".into(),
+        ])
         .expect("predict");
     assert_eq!(p[0].display, "❤️", "i adore you → {:?}", p[0].probabilities);
     assert_eq!(p[1].display, "🍴", "noodles → {:?}", p[1].probabilities);
+    assert_eq!(
+        p[2].display, "😞",
+        "not feeling happy → {:?}",
+        p[2].probabilities
+    );
 }
