@@ -40,6 +40,14 @@ impl StateChoice {
     }
 }
 
+/// [`LstmClassifier::take_encoder`] was given layers of other sizes.
+#[derive(Debug, thiserror::Error)]
+#[error("the pretrained layers (input, hidden) {found} do not match this model's {expected}")]
+pub struct EncoderMismatch {
+    pub found: String,
+    pub expected: String,
+}
+
 /// Hyper-parameters of [`LstmClassifier`].
 #[derive(Config, Debug)]
 pub struct LstmClassifierConfig {
@@ -150,7 +158,7 @@ impl LstmClassifier {
 
     /// Takes `from`'s recurrent layers and pooling (trained on another task, with another
     /// head): the start of transfer learning. The dense head stays this model's own.
-    pub fn take_encoder(&mut self, from: &LstmClassifier) -> Result<(), String> {
+    pub fn take_encoder(&mut self, from: &LstmClassifier) -> Result<(), EncoderMismatch> {
         let shapes = |m: &LstmClassifier| {
             let lstm = |l: &FusedLstm| (l.input(), l.hidden());
             (
@@ -160,11 +168,10 @@ impl LstmClassifier {
             )
         };
         if shapes(self) != shapes(from) {
-            return Err(format!(
-                "the pretrained layers {:?} do not match this model's {:?}",
-                shapes(from),
-                shapes(self)
-            ));
+            return Err(EncoderMismatch {
+                found: format!("{:?}", shapes(from)),
+                expected: format!("{:?}", shapes(self)),
+            });
         }
         self.lstms = from.lstms.clone();
         self.reverse = from.reverse.clone();

@@ -34,7 +34,7 @@ impl Training {
         if let Some(start) = start {
             match (&mut model, &start.model) {
                 (Classifier::Lstm(m), Classifier::Lstm(from)) => {
-                    m.take_encoder(from).map_err(anyhow::Error::msg)?;
+                    m.take_encoder(from)?;
                     if config.pretrain.as_ref().is_some_and(|p| p.freeze) {
                         m.freeze_encoder();
                     }
