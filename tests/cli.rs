@@ -573,10 +573,13 @@ fn pretraining_config(dir: &std::path::Path, corpus: &str) -> std::path::PathBuf
         .split("\n[pretrain]")
         .next()
         .unwrap_or_default()
-        .replace("extra_train = [\"messages/train.csv\"]\n", "")
+        .lines()
+        .filter(|l| !l.starts_with("extra_train"))
+        .collect::<Vec<_>>()
+        .join("\n")
         .replace("hidden = 128", "hidden = 16")
         .replace("epochs = 60", "epochs = 2")
-        .replace("calibrate_folds = 5", "");
+        .replace("calibrate_folds = 3", "");
     let text = format!(
         "{text}\n[pretrain]\ntrain = {file:?}\nlabels = [\"negative\", \"positive\"]\nepochs = 1\nbatch_size = 4\n"
     );
