@@ -83,18 +83,17 @@ fn cache_key(c: &RunConfig, p: &PretrainConfig, corpus: &str, embeddings: &Embed
     emojify_data::hash::sha256_hex(what.to_string().as_bytes())
 }
 
-/// The corpus as a split encoded like the run's sentences (tokenizer, normalization,
-/// vocabulary), and the SHA-256 of its file.
+/// The corpus at `path` as a split encoded like the run's sentences (tokenizer,
+/// normalization, vocabulary).
 fn corpus_split(
     c: &RunConfig,
     p: &PretrainConfig,
+    path: &std::path::Path,
     embeddings: &Embeddings,
     obs: &dyn Observer,
-) -> anyhow::Result<(Split, String)> {
-    let path = DataDir::new(c.data_dir.as_deref()).resolve(&p.train)?;
-    let sha = emojify_data::hash::sha256_file(&path)?;
-    let csv = read_sequence_csv(&path, StepKind::Tokens, &p.labels, c.data.bad_rows)?;
-    warn_skipped(&path, &csv.skipped, obs);
+) -> anyhow::Result<Split> {
+    let csv = read_sequence_csv(path, StepKind::Tokens, &p.labels, c.data.bad_rows)?;
+    warn_skipped(path, &csv.skipped, obs);
     let mut examples = Vec::with_capacity(csv.examples.len());
     let mut encoded = Vec::with_capacity(csv.examples.len());
     for e in csv.examples {
@@ -117,10 +116,7 @@ fn corpus_split(
         "{}: no reviews to pretrain on",
         path.display()
     );
-    Ok((
-        Split::new("pretrain", examples, encoded, csv.skipped.len()),
-        sha,
-    ))
+    Ok(Split::new("pretrain", examples, encoded, csv.skipped.len()))
 }
 
 fn cache_file(key: &str) -> anyhow::Result<PathBuf> {
@@ -143,7 +139,9 @@ pub fn start(
     let c = corpus_config(config, p);
     let inner = device;
     let device = &device.clone().autodiff();
-    let (corpus, sha) = corpus_split(&c, p, embeddings, obs)?;
+    // The key needs only the corpus' hash: reading and encoding its reviews waits for a miss.
+    let path = DataDir::new(c.data_dir.as_deref()).resolve(&p.train)?;
+    let sha = emojify_data::hash::sha256_file(&path)?;
     let key = cache_key(&c, p, &sha, embeddings);
     let file = cache_file(&key)?;
     if file.is_file() {
@@ -168,6 +166,7 @@ pub fn start(
             Err(e) => obs.event(Event::Warning(format!("{e:#}; pretraining again"))),
         }
     }
+    let corpus = corpus_split(&c, p, &path, embeddings, obs)?;
     let Training {
         mut model,
         mut optim,
