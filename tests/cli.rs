@@ -3,15 +3,7 @@
 
 mod common;
 
-use common::emojify;
-
-fn write_config(dir: &std::path::Path, edit: impl Fn(String) -> String) -> std::path::PathBuf {
-    let text =
-        std::fs::read_to_string(common::root().join("configs/emojify_v1.toml")).expect("config");
-    let path = dir.join("run.toml");
-    std::fs::write(&path, edit(text)).expect("write");
-    path
-}
+use common::{emojify, small_run, small_run_with, write_config};
 
 /// The V1 config with `data_dir` pointing at `dir`, written into `dir`.
 fn config_reading_data_from(dir: &std::path::Path) -> std::path::PathBuf {
@@ -166,32 +158,6 @@ fn bad_model_values_are_errors_naming_key_and_line() {
         );
         assert!(!err.contains("panicked"), "{err}");
     }
-}
-
-/// A V1 run trained for two epochs under `dir`.
-fn small_run(dir: &std::path::Path) -> std::path::PathBuf {
-    small_run_with(dir, |t| t.replace("epochs = 400", "epochs = 2"))
-}
-
-/// A V1 run of the config as `edit` makes it, trained under `dir`.
-fn small_run_with(dir: &std::path::Path, edit: impl Fn(String) -> String) -> std::path::PathBuf {
-    let config = write_config(dir, edit);
-    let out = dir.join("runs");
-    let (ok, _, err) = emojify(&[
-        "train",
-        "--config",
-        config.to_str().expect("utf8"),
-        "--out",
-        out.to_str().expect("utf8"),
-        "--quiet",
-    ]);
-    assert!(ok, "{err}");
-    std::fs::read_dir(&out)
-        .expect("runs")
-        .next()
-        .expect("one run")
-        .expect("entry")
-        .path()
 }
 
 #[test]

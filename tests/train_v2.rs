@@ -51,7 +51,7 @@ fn v2_learns_keeps_the_embedding_frozen_and_predicts() {
 
     // The frozen embedding is bit-for-bit the GloVe matrix after training.
     let glove = load_glove(&cache_dir().expect("cache"), &Silent).expect("glove");
-    let after = embedding_values(&outcome.model);
+    let after = embedding_values(outcome.model.first());
     assert!(
         after == glove.matrix(),
         "the frozen embedding changed during training"

@@ -66,3 +66,40 @@ pub fn python() -> PathBuf {
         })
         .clone()
 }
+
+/// The V1 config as `edit` makes it, written into `dir` as `run.toml`.
+pub fn write_config(dir: &std::path::Path, edit: impl Fn(String) -> String) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(root().join("configs/emojify_v1.toml")).expect("config");
+    let path = dir.join("run.toml");
+    std::fs::write(&path, edit(text)).expect("write");
+    path
+}
+
+/// A V1 run trained for two epochs under `dir`.
+pub fn small_run(dir: &std::path::Path) -> std::path::PathBuf {
+    small_run_with(dir, |t| t.replace("epochs = 400", "epochs = 2"))
+}
+
+/// A V1 run of the config as `edit` makes it, trained under `dir`.
+pub fn small_run_with(
+    dir: &std::path::Path,
+    edit: impl Fn(String) -> String,
+) -> std::path::PathBuf {
+    let config = write_config(dir, edit);
+    let out = dir.join("runs");
+    let (ok, _, err) = emojify(&[
+        "train",
+        "--config",
+        config.to_str().expect("utf8"),
+        "--out",
+        out.to_str().expect("utf8"),
+        "--quiet",
+    ]);
+    assert!(ok, "{err}");
+    std::fs::read_dir(&out)
+        .expect("runs")
+        .next()
+        .expect("one run")
+        .expect("entry")
+        .path()
+}

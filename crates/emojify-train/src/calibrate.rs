@@ -4,14 +4,13 @@
 //! ranking, hence every accuracy, is unchanged; only the probabilities become honest.
 
 use burn::prelude::*;
-use emojify_data::Embeddings;
+use emojify_data::{Embeddings, Event, Observer};
 
 use crate::config::RunConfig;
 use crate::cv::{other_folds, stratified_folds, subset};
-use crate::inference::probabilities;
-use crate::pretrain::Pretrained;
+use crate::ensemble::{Ensemble, member_config, train_network};
+use crate::pretrain::{self, Pretrained};
 use crate::splits::Split;
-use crate::train::{Training, train_epoch};
 
 /// `p` at temperature `t`: `p^(1/t)`, normalised.
 pub fn scale(p: &[f32], t: f64) -> Vec<f32> {
@@ -30,12 +29,12 @@ pub fn scale(p: &[f32], t: f64) -> Vec<f32> {
 
 /// Class probabilities of `encoded` at temperature `t` (what a calibrated run answers).
 pub fn probabilities_at(
-    model: &emojify_model::Classifier,
+    model: &Ensemble,
     encoded: &[emojify_data::Encoded],
     device: &Device,
     t: f64,
 ) -> anyhow::Result<Vec<Vec<f32>>> {
-    let probs = probabilities(model, encoded, device)?;
+    let probs = model.probabilities(encoded, device)?;
     Ok(probs.iter().map(|p| scale(p, t)).collect())
 }
 
@@ -66,8 +65,9 @@ pub fn fit_temperature(probs: &[Vec<f32>], labels: &[usize]) -> f64 {
     search(coarse / 1.1, coarse * 1.1, 40)
 }
 
-/// Held-out probabilities of every training example: `k` models, each trained as `config`
-/// says on the other folds (from the run's pretrained `start`, if any), predict their own fold.
+/// Held-out probabilities of every training example: on each of `k` folds, the run's networks
+/// (one, or `train.ensemble` averaged) are trained as `config` says on the other folds — the
+/// first from the run's pretrained `start`, the others from their own — and predict the fold.
 pub fn out_of_fold(
     config: &RunConfig,
     embeddings: &Embeddings,
@@ -75,27 +75,49 @@ pub fn out_of_fold(
     k: usize,
     device: &Device,
     start: Option<&Pretrained>,
+    obs: &dyn Observer,
 ) -> anyhow::Result<Vec<Vec<f32>>> {
     let folds = stratified_folds(&train.labels, k, config.seed);
     let mut out = vec![Vec::new(); train.labels.len()];
     let train_device = device.clone().autodiff();
+    let networks = config.train.ensemble;
+    let mut starts = vec![start.cloned()];
+    for j in 1..networks {
+        starts.push(pretrain::start(
+            &member_config(config, j),
+            embeddings,
+            device,
+            obs,
+        )?);
+    }
+    let total = (k * networks * config.train.epochs) as u64;
     for (f, held) in folds.iter().enumerate() {
         let rest = other_folds(&folds, f);
         let (fit, held_out) = (
             subset(train, &rest, "train"),
             subset(train, held, "held out"),
         );
-        let mut c = config.clone();
-        c.seed = config.seed.wrapping_add(1 + f as u64);
-        let Training {
-            mut model,
-            mut optim,
-            ..
-        } = Training::new(&c, embeddings, &train_device, start)?;
-        for epoch in 1..=c.train.epochs {
-            (model, _) = train_epoch(model, &mut optim, &fit, &c, epoch, &train_device);
+        let mut members = Vec::with_capacity(networks);
+        for (j, start) in starts.iter().enumerate() {
+            let mut c = member_config(config, j);
+            c.seed = c.seed.wrapping_add(1 + f as u64);
+            let before = ((f * networks + j) * config.train.epochs) as u64;
+            members.push(train_network(
+                &c,
+                embeddings,
+                &fit,
+                &train_device,
+                start.as_ref(),
+                &|e| {
+                    obs.event(Event::Progress {
+                        done: before + e as u64,
+                        total,
+                    });
+                },
+            )?);
         }
-        let probs = probabilities(&model.valid(), &held_out.encoded, device)?;
+        let probs =
+            Ensemble::new(members.remove(0), members).probabilities(&held_out.encoded, device)?;
         for (&i, p) in held.iter().zip(probs) {
             out[i] = p;
         }

@@ -274,6 +274,11 @@ pub struct TrainConfig {
     /// (none = off; at least 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibrate_folds: Option<usize>,
+    /// Train this many networks (seeds drawn from `seed`, each with its own pretraining) and
+    /// answer with the mean of their probabilities: averaging independent mistakes is what
+    /// a network trained on a few hundred sentences most lacks (1 = one network).
+    #[serde(default = "default_ensemble", skip_serializing_if = "is_one")]
+    pub ensemble: usize,
     /// Training only: each token of each batch is replaced, with this probability, by one of its
     /// `neighbours` nearest words in the pretrained embedding (cosine) — lexical variety the
     /// 132 sentences lack; 0 = off.
@@ -295,6 +300,17 @@ pub struct TrainConfig {
 
 fn default_neighbours() -> usize {
     5
+}
+
+/// The most networks `train.ensemble` trains: each costs a full training.
+pub const MAX_ENSEMBLE: usize = 16;
+
+fn default_ensemble() -> usize {
+    1
+}
+
+fn is_one(v: &usize) -> bool {
+    *v == 1
 }
 
 fn is_zero(v: &f64) -> bool {
@@ -408,6 +424,16 @@ impl RunConfig {
                 Some("train"),
                 "clip_grad_norm",
                 format!("must be a positive number, got {n}"),
+            ));
+        }
+        if !(1..=MAX_ENSEMBLE).contains(&t.ensemble) {
+            return Err(fail(
+                Some("train"),
+                "ensemble",
+                format!(
+                    "must be from 1 to {MAX_ENSEMBLE} networks, got {}",
+                    t.ensemble
+                ),
             ));
         }
         if let Some(k) = t.calibrate_folds

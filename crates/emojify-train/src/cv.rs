@@ -128,6 +128,13 @@ pub fn cross_validate(
     anyhow::ensure!(folds >= 2, "--folds must be at least 2");
     let device = config.backend.device(config.wgpu_device)?;
     let (embeddings, train, _test_never_used) = load_data(config, obs)?;
+    if config.train.ensemble > 1 {
+        obs.event(Event::Warning(format!(
+            "train.ensemble = {} is not trained per fold: cross-validation scores single \
+             networks, and its seeds' ensemble row is what an ensemble of that many scores",
+            config.train.ensemble
+        )));
+    }
     let fold_sets = stratified_folds(&train.labels, folds, 0);
     let options = &grid.average_from;
     let trainings = grid.trainings();

@@ -15,6 +15,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod cv;
 pub mod embedding;
+pub mod ensemble;
 pub mod eval;
 pub mod evaluate;
 pub mod export;

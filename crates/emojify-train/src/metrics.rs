@@ -50,6 +50,22 @@ pub struct RunSummary {
     /// The cache key of the pretrained layers the run started from (`[pretrain]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pretrained: Option<String>,
+    /// The ensemble's other networks (`train.ensemble`), in member order; checked like
+    /// `weights_sha256` whenever the run is loaded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberSummary>,
+}
+
+/// A network of an ensemble beyond the first, as `summary.json` lists it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MemberSummary {
+    pub seed: u64,
+    /// Its weights file in the run directory (`model-2.bpk`, …).
+    pub weights: String,
+    pub weights_sha256: String,
+    /// The cache key of its pretrained layers (`[pretrain]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pretrained: Option<String>,
 }
 
 pub fn metrics_csv(metrics: &[EpochMetrics]) -> String {

@@ -5,7 +5,6 @@ use std::path::Path;
 use anyhow::Context;
 use burn::prelude::*;
 use emojify_data::Embeddings;
-use emojify_model::Classifier;
 use serde::Serialize;
 
 use emojify_data::Observer;
@@ -14,6 +13,7 @@ use crate::backend::BackendKind;
 use crate::calibrate::probabilities_at;
 use crate::config::RunConfig;
 use crate::embedding::{embeddings_for_vocabulary, load_embeddings, stores_embedding};
+use crate::ensemble::Ensemble;
 use crate::eval::argmax;
 use crate::export::safetensors::WeightsFile;
 use crate::model::build_model;
@@ -24,7 +24,7 @@ use crate::splits::encode;
 pub struct Predictor {
     pub config: RunConfig,
     embeddings: Embeddings,
-    model: Classifier,
+    model: Ensemble,
     device: Device,
     /// Probabilities are scaled to this temperature (the run's calibration; 1 without).
     temperature: f64,
@@ -117,7 +117,7 @@ impl Predictor {
         Ok(Predictor {
             config,
             embeddings,
-            model,
+            model: Ensemble::one(model),
             device,
             // An export carries no calibration.
             temperature: 1.0,

@@ -56,6 +56,7 @@ pub fn corpus_config(config: &RunConfig, p: &PretrainConfig) -> RunConfig {
         word_dropout: 0.0,
         average_from: None,
         calibrate_folds: None,
+        ensemble: 1,
         neighbour_swap: 0.0,
         negate: 0.0,
         negation_labels: Vec::new(),

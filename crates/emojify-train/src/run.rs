@@ -7,11 +7,11 @@ use std::path::Path;
 use anyhow::Context;
 use burn::prelude::*;
 use emojify_data::{Embeddings, Observer};
-use emojify_model::Classifier;
 
 use crate::backend::BackendKind;
 use crate::config::RunConfig;
 use crate::embedding::{run_embeddings, stores_embedding};
+use crate::ensemble::{Ensemble, member_file};
 use crate::model::build_model;
 use crate::run_dir::{self, RunDir};
 use crate::weights::load_weights_bytes;
@@ -21,8 +21,8 @@ pub struct TrainedRun {
     pub dir: RunDir,
     pub config: RunConfig,
     pub embeddings: Embeddings,
-    /// The trained model on `device`, for inference.
-    pub model: Classifier,
+    /// The trained network (or `train.ensemble` networks) on `device`, for inference.
+    pub model: Ensemble,
     pub device: Device,
     /// The backend `device` belongs to.
     pub backend: BackendKind,
@@ -43,19 +43,33 @@ impl TrainedRun {
         let config = RunConfig::load(&run.file(run_dir::CONFIG_FILE))?;
         let embeddings = run_embeddings(&run, &config, obs)?;
         let summary = read_summary(&run)?;
-        let weights_path = run.file(run_dir::WEIGHTS_FILE);
-        let weights = std::fs::read(&weights_path)
-            .with_context(|| format!("reading {}", weights_path.display()))?;
-        check_integrity(&run, &config, &embeddings, summary.as_ref(), &weights)?;
+        check_embedding(&run, &config, &embeddings, summary.as_ref())?;
         let backend = backend.unwrap_or(config.backend);
         let device = backend.device(config.wgpu_device)?;
-        let mut model = build_model(&config, &embeddings, &device);
-        load_weights_bytes(
-            &mut model,
-            weights,
-            &weights_path.display().to_string(),
-            stores_embedding(&config),
-        )?;
+        let mut networks = Vec::with_capacity(config.train.ensemble);
+        for j in 0..config.train.ensemble {
+            let name = member_file(j);
+            let weights_path = run.file(&name);
+            let weights = std::fs::read(&weights_path).with_context(|| {
+                format!(
+                    "reading {} (network {} of the run's {})",
+                    weights_path.display(),
+                    j + 1,
+                    config.train.ensemble
+                )
+            })?;
+            check_weights(&run, summary.as_ref(), j, &weights)?;
+            let mut model = build_model(&config, &embeddings, &device);
+            load_weights_bytes(
+                &mut model,
+                weights,
+                &weights_path.display().to_string(),
+                stores_embedding(&config),
+            )?;
+            networks.push(model);
+        }
+        let first = networks.remove(0);
+        let model = Ensemble::new(first, networks);
         let temperature = summary
             .as_ref()
             .and_then(|v| v.get("temperature").and_then(serde_json::Value::as_f64))
@@ -85,15 +99,12 @@ fn read_summary(run: &RunDir) -> anyhow::Result<Option<serde_json::Value>> {
     Ok(Some(summary))
 }
 
-/// Refuses a run whose summary records another embedding than its config's source gives now,
-/// or whose weights (`weights`, as read from the file) are not the ones training wrote
-/// (truncated, corrupted, replaced).
-fn check_integrity(
+/// Refuses a run whose summary records another embedding than its config's source gives now.
+fn check_embedding(
     run: &RunDir,
     config: &RunConfig,
     embeddings: &Embeddings,
     summary: Option<&serde_json::Value>,
-    weights: &[u8],
 ) -> anyhow::Result<()> {
     let Some(summary) = summary else {
         return Ok(());
@@ -108,13 +119,44 @@ fn check_integrity(
             embeddings.sha256
         );
     }
-    if let Some(sha) = summary.get("weights_sha256").and_then(|v| v.as_str()) {
+    Ok(())
+}
+
+/// Refuses weights of network `j` (as read from its file) that are not the ones training
+/// wrote (truncated, corrupted, replaced).
+fn check_weights(
+    run: &RunDir,
+    summary: Option<&serde_json::Value>,
+    j: usize,
+    weights: &[u8],
+) -> anyhow::Result<()> {
+    let Some(summary) = summary else {
+        return Ok(());
+    };
+    let recorded = if j == 0 {
+        summary.get("weights_sha256")
+    } else {
+        summary
+            .get("members")
+            .and_then(|m| m.get(j - 1))
+            .and_then(|m| m.get("weights_sha256"))
+    };
+    let file = run.file(&member_file(j));
+    let Some(sha) = recorded.and_then(|v| v.as_str()) else {
         anyhow::ensure!(
-            emojify_data::hash::sha256_hex(weights) == sha,
-            "{}: checksum mismatch with {} (truncated or corrupted); retrain, or restore the file",
-            run.file(run_dir::WEIGHTS_FILE).display(),
-            run.file(run_dir::SUMMARY_FILE).display()
+            j == 0,
+            "{} lists no checksum for {} (network {}): the run is incomplete; retrain it",
+            run.file(run_dir::SUMMARY_FILE).display(),
+            file.display(),
+            j + 1
         );
-    }
+        return Ok(());
+    };
+    anyhow::ensure!(
+        emojify_data::hash::sha256_hex(weights) == sha,
+        "{}: checksum mismatch with {} (truncated or corrupted); retrain, or restore the file",
+        file.display(),
+        run.file(run_dir::SUMMARY_FILE).display()
+    );
     Ok(())
 }

@@ -127,6 +127,7 @@ mod tests {
             weights_sha256: String::new(),
             temperature: None,
             pretrained: None,
+            members: Vec::new(),
         }
     }
 

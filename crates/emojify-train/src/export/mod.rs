@@ -36,6 +36,22 @@ impl std::str::FromStr for ExportFormat {
     }
 }
 
+/// Why an ensemble run cannot be exported: both formats hold one network.
+fn ensemble_error(run: &TrainedRun) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{} is an ensemble of {} networks (`train.ensemble`); safetensors and ONNX exports hold \
+         one network each. Train with `train.ensemble = 1` to export, or serve the run itself \
+         (`emojify serve --run`)",
+        run.dir.path().display(),
+        run.config.train.ensemble
+    )
+}
+
+/// The run's only network; an error for an ensemble.
+fn single(run: &TrainedRun) -> anyhow::Result<&emojify_model::Classifier> {
+    run.model.single().ok_or_else(|| ensemble_error(run))
+}
+
 /// File names inside the export directory.
 pub const SAFETENSORS_FILE: &str = "model.safetensors";
 pub const ONNX_FILE: &str = "model.onnx";
@@ -152,6 +168,8 @@ pub fn export(
     );
     // Exports are written from the CPU copy of the weights, whatever the run trained on.
     let loaded = TrainedRun::open(run_dir, Some(BackendKind::Flex), obs)?;
+    // Refused before any file is written.
+    single(&loaded)?;
     let mut written = Vec::new();
     if let Some(path) = st_path {
         let bytes = safetensors::to_safetensors(&loaded, with_embedding)?;

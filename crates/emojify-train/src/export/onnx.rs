@@ -32,8 +32,7 @@ pub const OUTPUT: &str = "probabilities";
 
 /// The run's model as ONNX bytes (the embedding is always included: the graph looks words up).
 pub fn to_onnx(run: &TrainedRun) -> anyhow::Result<Vec<u8>> {
-    let tensors: HashMap<String, NamedTensor> = run
-        .model
+    let tensors: HashMap<String, NamedTensor> = super::single(run)?
         .to_pytorch(true)?
         .into_iter()
         .map(|t| (t.name.clone(), t))

@@ -39,7 +39,7 @@ fn le_bytes(values: &[f32]) -> Vec<u8> {
 pub fn to_safetensors(run: &TrainedRun, with_embedding: bool) -> anyhow::Result<Vec<u8>> {
     // A vocabulary built from the training data has no other home than this file.
     let with_embedding = with_embedding || crate::embedding::stores_embedding(&run.config);
-    let tensors = run.model.to_pytorch(with_embedding)?;
+    let tensors = super::single(run)?.to_pytorch(with_embedding)?;
     let bytes: Vec<Vec<u8>> = tensors.iter().map(|t| le_bytes(&t.values)).collect();
     let mut info: HashMap<String, String> = metadata(&run.config, &run.embeddings, with_embedding)
         .into_iter()

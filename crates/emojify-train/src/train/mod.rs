@@ -24,6 +24,7 @@ use emojify_model::average::WeightMean;
 use crate::checkpoint;
 use crate::config::RunConfig;
 use crate::embedding::stores_embedding;
+use crate::ensemble::{Ensemble, Member, member_file};
 use crate::eval::{accuracy, confusion, format_confusion};
 use crate::inference::{predicted, probabilities};
 use crate::metrics::{self, EpochMetrics, RunSummary};
@@ -37,8 +38,8 @@ use crate::weights::{load_weights_bytes, weights_bytes};
 #[derive(Debug)]
 pub struct Outcome {
     pub run_dir: RunDir,
-    /// The trained model, in inference mode.
-    pub model: Classifier,
+    /// The trained network (or networks, `train.ensemble`), in inference mode.
+    pub model: Ensemble,
     pub metrics: Vec<EpochMetrics>,
     pub summary: RunSummary,
 }
@@ -252,12 +253,13 @@ pub fn train_with(
     }
 
     let valid = averaging.evaluated(&model);
-    let summary = write_results(
+    let members = crate::ensemble::train_members(config, &embeddings, &train, &device, report)?;
+    let (summary, model) = write_results(
         &run,
         config,
         (&embeddings, &train, &test),
         start.as_ref(),
-        &valid,
+        (valid, members),
         &metrics,
         (model_summary.trainable(), model_summary.total()),
         &device,
@@ -265,7 +267,7 @@ pub fn train_with(
     )?;
     Ok(Outcome {
         run_dir: run,
-        model: valid,
+        model,
         metrics,
         summary,
     })
@@ -310,24 +312,25 @@ fn restore(
     Ok((saved.position, optim))
 }
 
-/// Writes the trained run's weights, predictions, summary and plots, and reports it.
+/// Writes the trained run's weights (the first network's and the other members'),
+/// predictions, summary and plots, and reports it; returns the summary and the ensemble.
 #[allow(clippy::too_many_arguments)]
 fn write_results(
     run: &RunDir,
     config: &RunConfig,
     (embeddings, train, test): (&Embeddings, &Split, &Split),
     start: Option<&crate::pretrain::Pretrained>,
-    valid: &Classifier,
+    (first, members): (Classifier, Vec<Member>),
     metrics: &[EpochMetrics],
     (trainable_params, total_params): (usize, usize),
     device: &Device,
     report: &dyn Reporter,
-) -> anyhow::Result<RunSummary> {
+) -> anyhow::Result<(RunSummary, Ensemble)> {
     let temperature = match config.train.calibrate_folds {
         Some(k) => {
             report.event(Event::Begin("temperature scaling: training on folds"));
             let held_out =
-                crate::calibrate::out_of_fold(config, embeddings, train, k, device, start);
+                crate::calibrate::out_of_fold(config, embeddings, train, k, device, start, report);
             report.event(Event::End);
             let t = crate::calibrate::fit_temperature(&held_out?, &train.labels);
             report.event(Event::Note(format!(
@@ -337,9 +340,24 @@ fn write_results(
         }
         None => None,
     };
-    let train_probs = probabilities(valid, &train.encoded, device)?;
-    let test_probs = probabilities(valid, &test.encoded, device)?;
-    let weights = weights_bytes(valid, stores_embedding(config))?;
+    let with_embedding = stores_embedding(config);
+    let weights = weights_bytes(&first, with_embedding)?;
+    let mut member_summaries = Vec::with_capacity(members.len());
+    let mut member_weights = Vec::with_capacity(members.len());
+    for (j, m) in members.iter().enumerate() {
+        let bytes = weights_bytes(&m.model, with_embedding)?;
+        member_summaries.push(metrics::MemberSummary {
+            seed: m.seed,
+            weights: member_file(j + 1),
+            weights_sha256: emojify_data::hash::sha256_hex(&bytes),
+            pretrained: m.pretrained.clone(),
+        });
+        member_weights.push(bytes);
+    }
+    let extra_seconds: f64 = members.iter().map(|m| m.seconds).sum();
+    let ensemble = Ensemble::new(first, members.into_iter().map(|m| m.model).collect());
+    let train_probs = ensemble.probabilities(&train.encoded, device)?;
+    let test_probs = ensemble.probabilities(&test.encoded, device)?;
     let summary = RunSummary {
         name: config.name.clone(),
         backend: config.backend.to_string(),
@@ -348,7 +366,7 @@ fn write_results(
         train_accuracy: accuracy(&train.labels, &predicted(&train_probs)),
         test_accuracy: accuracy(&test.labels, &predicted(&test_probs)),
         final_loss: metrics.last().map_or(0.0, |m| m.loss),
-        seconds: metrics.iter().map(|m| m.seconds).sum(),
+        seconds: metrics.iter().map(|m| m.seconds).sum::<f64>() + extra_seconds,
         trainable_params,
         total_params,
         embedding_source: embeddings.source.clone(),
@@ -360,8 +378,12 @@ fn write_results(
         weights_sha256: emojify_data::hash::sha256_hex(&weights),
         temperature,
         pretrained: start.map(|s| s.key.clone()),
+        members: member_summaries,
     };
     run.write(run_dir::WEIGHTS_FILE, &weights)?;
+    for (j, bytes) in member_weights.iter().enumerate() {
+        run.write(&member_file(j + 1), bytes)?;
+    }
     run.write(
         run_dir::PREDICTIONS_FILE,
         metrics::predictions_csv(config, &[(train, &train_probs), (test, &test_probs)]).as_bytes(),
@@ -394,5 +416,5 @@ fn write_results(
         mislabelled: &metrics::mislabelled(config, test, &test_probs),
         run_dir: run.path(),
     });
-    Ok(summary)
+    Ok((summary, ensemble))
 }
