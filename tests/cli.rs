@@ -545,7 +545,7 @@ fn pretraining_config(dir: &std::path::Path, corpus: &str) -> std::path::PathBuf
         .join("\n")
         .replace("hidden = 128", "hidden = 16")
         .replace("epochs = 60", "epochs = 2")
-        .replace("calibrate_folds = 3", "");
+        .replace("ensemble = 3", "");
     let text = format!(
         "{text}\n[pretrain]\ntrain = {file:?}\nlabels = [\"negative\", \"positive\"]\nepochs = 1\nbatch_size = 4\n"
     );

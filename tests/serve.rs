@@ -188,6 +188,10 @@ fn the_api_answers_as_the_cli_does_and_bad_requests_get_the_4xx_that_says_why() 
     assert_eq!(model["classes"].as_array().map(Vec::len), Some(5));
     assert_eq!(model["weights_sha256"], summary["weights_sha256"]);
     assert_eq!(model["test_accuracy"], summary["test_accuracy"]);
+    assert_eq!(
+        (model["networks"].as_u64(), model["temperature"].as_f64()),
+        (Some(1), Some(1.0))
+    );
     assert!(
         model["trained_at"]
             .as_str()

@@ -212,10 +212,10 @@ fn same_seed_gives_identical_metrics_on_cpu_backends() {
     }
 }
 
-/// The shipped messages model (seed 1): its LSTMs start from SST-2 pretraining (the key is in
-/// the summary and a second start finds it in the cache), it reads our messages dev half far
-/// better than V2 does (median 0.697, docs/results.md), and it answers three of the sentences
-/// #19 asks about as it does on 8 to 10 of the 10 measured seeds.
+/// The shipped messages model (seed 1): an ensemble whose every network starts from its own
+/// SST-2 pretraining (each key in the summary, each found in the cache by a second start), it
+/// reads our messages dev half far better than V2 does (median 0.697, docs/results.md), and it
+/// answers the four sentences #19 asks about as it does on all 10 measured seeds.
 #[test]
 fn messages_model_pretrains_on_sst2_and_reads_messages() {
     let out = tempfile::tempdir().expect("tmp");
@@ -232,20 +232,37 @@ fn messages_model_pretrains_on_sst2_and_reads_messages() {
         .clone()
         .expect("a pretrained start");
 
+    // Every network of the ensemble has its own pretrained start, now in the cache.
+    let members = &outcome.summary.members;
+    assert_eq!(members.len(), config.train.ensemble - 1, "{members:?}");
     let glove = load_glove(&cache_dir().expect("cache"), &Silent).expect("glove");
     let device = config.backend.device(config.wgpu_device).expect("device");
-    let again = emojify_train::pretrain::start(&config, &glove, &device, &Silent)
+    for (j, recorded) in std::iter::once(Some(key))
+        .chain(members.iter().map(|m| m.pretrained.clone()))
+        .enumerate()
+    {
+        let again = emojify_train::pretrain::start(
+            &emojify_train::ensemble::member_config(&config, j),
+            &glove,
+            &device,
+            &Silent,
+        )
         .expect("pretraining")
         .expect("the config pretrains");
-    assert!(again.cached, "the second start trained again");
-    assert_eq!(again.key, key);
+        assert!(
+            again.cached,
+            "network {}'s second start trained again",
+            j + 1
+        );
+        assert_eq!(Some(again.key), recorded);
+    }
 
     let run = emojify_train::run::TrainedRun::open(outcome.run_dir.path(), None, &Silent)
         .expect("run opens");
+    assert_eq!(run.model.members().len(), config.train.ensemble);
     let dev = common::root().join("data/messages/dev.csv");
     let e = emojify_train::evaluate::evaluate(&run, &dev, &Silent).expect("eval");
-    assert!(e.accuracy >= 0.80, "messages dev accuracy {}", e.accuracy);
-    assert!(run.temperature > 1.0, "temperature {}", run.temperature);
+    assert!(e.accuracy >= 0.85, "messages dev accuracy {}", e.accuracy);
 
     let predictor = Predictor::from_run(outcome.run_dir.path(), None, &Silent).expect("loads");
     let p = predictor
@@ -253,6 +270,7 @@ fn messages_model_pretrains_on_sst2_and_reads_messages() {
             "i adore you".into(),
             "Can we order some noodles?".into(),
             "not feeling happy".into(),
+            "this movie is not good and not enjoyable".into(),
         ])
         .expect("predict");
     assert_eq!(p[0].display, "❤️", "i adore you → {:?}", p[0].probabilities);
@@ -261,5 +279,10 @@ fn messages_model_pretrains_on_sst2_and_reads_messages() {
         p[2].display, "😞",
         "not feeling happy → {:?}",
         p[2].probabilities
+    );
+    assert_eq!(
+        p[3].display, "😞",
+        "this movie is not good and not enjoyable → {:?}",
+        p[3].probabilities
     );
 }

@@ -35,6 +35,10 @@ pub struct ModelInfo {
     pub trained_at: Option<String>,
     pub test_accuracy: Option<f64>,
     pub weights_sha256: Option<String>,
+    /// How many networks answer together (`train.ensemble`; 1 for one).
+    pub networks: usize,
+    /// The temperature probabilities are scaled by (1: none).
+    pub temperature: f64,
     pub backend: String,
     pub max_batch: usize,
     pub max_wait_ms: f64,
@@ -64,6 +68,8 @@ impl ModelInfo {
                 .get("weights_sha256")
                 .and_then(|v| v.as_str())
                 .map(String::from),
+            networks: run.model.members().len(),
+            temperature: run.temperature,
             backend: run.backend.to_string(),
             max_batch,
             max_wait_ms: max_wait.as_secs_f64() * 1e3,
