@@ -2,7 +2,7 @@
 //! (wgpu here, cuda and rocm where built), beside the CPU kernels in [`super::cpu`].
 //!
 //! Forward: one matmul projects the input (`x · w_ih`, or each distinct row once with an index),
-//! then the time loop runs on the device ([`kernels`]). Backward: the gate gradients come from
+//! then the time loop runs on the device (`kernels`). Backward: the gate gradients come from
 //! the reverse time loop, then ordinary matmuls give `dW_ih`, `dW_hh`, `dx` and a sum `db`.
 //! Two designs of the time loop ([`Design`]): **persistent** — the whole loop is one launch, a
 //! cube per slice of the batch with `h` (and in the backward the gate gradients) in shared
