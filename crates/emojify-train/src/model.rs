@@ -10,22 +10,33 @@ use crate::embedding::embedding_tensor;
 
 /// A freshly initialised model for the config.
 pub fn build_model(config: &RunConfig, embeddings: &Embeddings, device: &Device) -> Classifier {
+    build_model_from(
+        config,
+        &|| embedding_tensor(config, embeddings, device),
+        device,
+    )
+}
+
+/// [`build_model`] with the embedding matrix from `matrix` (asked only by models that look
+/// words up). Networks given clones of one tensor share its memory — burn counts references —
+/// which is how an opened ensemble holds one 80 MB GloVe matrix instead of one per network.
+pub fn build_model_from(
+    config: &RunConfig,
+    matrix: &dyn Fn() -> Tensor<2>,
+    device: &Device,
+) -> Classifier {
     let classes = config.num_classes();
     let input = || match config.data.kind {
         DataKind::SequenceCsv => InputLayer::Values { features: 1 },
         DataKind::Emojiset | DataKind::TokensCsv => InputLayer::Embedding {
-            matrix: embedding_tensor(config, embeddings, device),
+            matrix: matrix(),
             trainable: config.embedding.trainable,
         },
     };
     match &config.model {
-        ModelConfig::MeanEmbedding {} => {
-            Classifier::MeanEmbedding(MeanEmbeddingConfig::new(classes).init(
-                embedding_tensor(config, embeddings, device),
-                config.seed,
-                device,
-            ))
-        }
+        ModelConfig::MeanEmbedding {} => Classifier::MeanEmbedding(
+            MeanEmbeddingConfig::new(classes).init(matrix(), config.seed, device),
+        ),
         ModelConfig::Lstm {
             hidden,
             layers,

@@ -10,9 +10,9 @@ use emojify_data::{Embeddings, Observer};
 
 use crate::backend::BackendKind;
 use crate::config::RunConfig;
-use crate::embedding::{run_embeddings, stores_embedding};
+use crate::embedding::{embedding_tensor, run_embeddings, stores_embedding};
 use crate::ensemble::{Ensemble, member_file};
-use crate::model::build_model;
+use crate::model::{build_model, build_model_from};
 use crate::run_dir::{self, RunDir};
 use crate::weights::load_weights_bytes;
 
@@ -47,6 +47,13 @@ impl TrainedRun {
         let backend = backend.unwrap_or(config.backend);
         let device = backend.device(config.wgpu_device)?;
         let mut networks = Vec::with_capacity(config.train.ensemble);
+        // A frozen embedding is the same in every network: built once, shared.
+        let shared = std::cell::OnceCell::new();
+        let matrix = || {
+            shared
+                .get_or_init(|| embedding_tensor(&config, &embeddings, &device))
+                .clone()
+        };
         for j in 0..config.train.ensemble {
             let name = member_file(j);
             let weights_path = run.file(&name);
@@ -59,7 +66,11 @@ impl TrainedRun {
                 )
             })?;
             check_weights(&run, summary.as_ref(), j, &weights)?;
-            let mut model = build_model(&config, &embeddings, &device);
+            let mut model = if stores_embedding(&config) {
+                build_model(&config, &embeddings, &device)
+            } else {
+                build_model_from(&config, &matrix, &device)
+            };
             load_weights_bytes(
                 &mut model,
                 weights,
