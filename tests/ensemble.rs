@@ -175,3 +175,18 @@ fn an_ensemble_is_calibrated_as_an_ensemble() {
         "{err}"
     );
 }
+
+#[test]
+fn summary_counts_every_network_of_an_ensemble() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = common::write_config(dir.path(), |t| {
+        t.replace("epochs = 400", "epochs = 400\nensemble = 3")
+    });
+    let (ok, out, err) = emojify(&["summary", "--config", config.to_str().expect("utf8")]);
+    assert!(ok, "{err}");
+    assert!(out.contains("Trainable params: 255"), "{out}");
+    assert!(
+        out.contains("An ensemble of 3 such networks") && out.contains("765 trainable"),
+        "{out}"
+    );
+}

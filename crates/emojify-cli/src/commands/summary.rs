@@ -19,6 +19,17 @@ pub fn run(args: SummaryArgs) -> anyhow::Result<()> {
     let embeddings = emojify_train::embedding::load_embeddings(&config, &Terminal::stderr())?;
     let device = BackendKind::Flex.device(WgpuChoice::Default)?;
     let model = emojify_train::model::build_model(&config, &embeddings, &device);
-    println!("{}", model.summary(config.data.max_len));
+    let summary = model.summary(config.data.max_len);
+    println!("{summary}");
+    let networks = config.train.ensemble;
+    if networks > 1 {
+        // Each network holds its own trainable weights; the frozen embedding is shared when the
+        // run is opened.
+        println!(
+            "An ensemble of {networks} such networks (train.ensemble): {} trainable \
+             parameters in all, their probabilities averaged",
+            emojify_model::summary::thousands(networks * summary.trainable())
+        );
+    }
     Ok(())
 }
