@@ -178,3 +178,44 @@ fn a_corrupted_checkpoint_is_refused() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// `config` with `train.ensemble = 2`: a second network trains after the run's own.
+fn ensemble_config(dir: &Path, epochs: usize) -> PathBuf {
+    let path = config(dir, epochs, None);
+    let text = std::fs::read_to_string(&path).expect("config");
+    std::fs::write(&path, format!("{text}ensemble = 2\n")).expect("write");
+    path
+}
+
+/// The run's metrics.csv once it holds every epoch of the run's own network.
+fn first_network_done(out: &Path, epochs: usize) -> Option<PathBuf> {
+    let run = std::fs::read_dir(out).ok()?.next()?.ok()?.path();
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).ok()?;
+    (metrics.lines().count() > epochs).then_some(run)
+}
+
+#[test]
+fn ctrl_c_in_an_ensembles_second_network_resumes_to_the_uninterrupted_run() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let epochs = 8;
+    let config = ensemble_config(dir.path(), epochs);
+    let expected = train_uninterrupted(&config, &dir.path().join("clean"));
+
+    let out = dir.path().join("interrupted");
+    let child = start_training(&config, &out);
+    let run = wait_for(|| first_network_done(&out, epochs));
+    // SAFETY: sending SIGINT to our own child process.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let output = child.wait_with_output().expect("exits");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("in the networks trained after it") && !run.join("summary.json").exists(),
+        "{stderr}"
+    );
+    resume(&run);
+    assert_eq!(results(&run), expected);
+    assert!(run.join("model-2.bpk").is_file());
+}

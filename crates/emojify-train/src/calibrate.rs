@@ -3,6 +3,8 @@
 //! predictions of models trained on folds of the training split — never the test set. The
 //! ranking, hence every accuracy, is unchanged; only the probabilities become honest.
 
+use std::sync::atomic::AtomicBool;
+
 use burn::prelude::*;
 use emojify_data::{Embeddings, Event, Observer};
 
@@ -68,6 +70,7 @@ pub fn fit_temperature(probs: &[Vec<f32>], labels: &[usize]) -> f64 {
 /// Held-out probabilities of every training example: on each of `k` folds, the run's networks
 /// (one, or `train.ensemble` averaged) are trained as `config` says on the other folds — the
 /// first from the run's pretrained `start`, the others from their own — and predict the fold.
+/// A raised `stop` ends it with [`crate::ensemble::Stopped`].
 pub fn out_of_fold(
     config: &RunConfig,
     embeddings: &Embeddings,
@@ -75,7 +78,7 @@ pub fn out_of_fold(
     k: usize,
     device: &Device,
     start: Option<&Pretrained>,
-    obs: &dyn Observer,
+    (obs, stop): (&dyn Observer, Option<&AtomicBool>),
 ) -> anyhow::Result<Vec<Vec<f32>>> {
     let folds = stratified_folds(&train.labels, k, config.seed);
     let mut out = vec![Vec::new(); train.labels.len()];
@@ -108,6 +111,7 @@ pub fn out_of_fold(
                 &fit,
                 &train_device,
                 start.as_ref(),
+                stop,
                 &|e| {
                     obs.event(Event::Progress {
                         done: before + e as u64,

@@ -35,7 +35,9 @@ fn file_name(stem: &str, generation: u64) -> String {
 /// Where training stands.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Position {
-    /// The epoch to run next (1-based); `batch` > 0 means it is partly done.
+    /// The epoch to run next (1-based); `batch` > 0 means it is partly done. One past the last
+    /// epoch: the run's own network is trained, the networks after it (`train.ensemble`,
+    /// calibration folds) are not.
     pub epoch: usize,
     /// Batches of `epoch` already trained.
     pub batch: usize,

@@ -6,6 +6,7 @@
 //! The first member is the run's own training (its curves, checkpoints and `model.bpk`); the
 //! others are trained after it and written beside it (`model-2.bpk`, …, [`member_file`]).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use burn::prelude::*;
@@ -110,15 +111,23 @@ pub fn member_file(j: usize) -> String {
     }
 }
 
+/// A raised stop flag ended the training of a network after the run's own (an ensemble member
+/// or a calibration fold) between two epochs; the caller checkpoints the run's own network.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped on request")]
+pub struct Stopped;
+
 /// One network trained as `config` says on `split` (on `device`, an autodiff device), from
 /// `start` when pretrained, with the configured weight averaging; `on_epoch` hears each epoch
-/// end. Returned in inference mode. What every ensemble member and calibration fold is.
+/// end, and a raised `stop` ends it after the current epoch with [`Stopped`]. Returned in
+/// inference mode. What every ensemble member and calibration fold is.
 pub fn train_network(
     config: &RunConfig,
     embeddings: &Embeddings,
     split: &Split,
     device: &Device,
     start: Option<&Pretrained>,
+    stop: Option<&AtomicBool>,
     on_epoch: &dyn Fn(usize),
 ) -> anyhow::Result<Classifier> {
     let Training {
@@ -130,6 +139,9 @@ pub fn train_network(
         (model, _) = train_epoch(model, &mut optim, split, config, epoch, device);
         averaging.end_of_epoch(&model, epoch);
         on_epoch(epoch);
+        if stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+            return Err(Stopped.into());
+        }
     }
     Ok(averaging.evaluated(&model))
 }
@@ -145,13 +157,15 @@ pub struct Member {
 }
 
 /// Trains members 2..=`train.ensemble` of `config`'s run on `train` (the first is the run's
-/// own training), each from its own pretraining; `inner` is the inference device.
+/// own training), each from its own pretraining; `inner` is the inference device. A raised
+/// `stop` ends it with [`Stopped`].
 pub fn train_members(
     config: &RunConfig,
     embeddings: &Embeddings,
     train: &Split,
     inner: &Device,
     obs: &dyn Observer,
+    stop: Option<&AtomicBool>,
 ) -> anyhow::Result<Vec<Member>> {
     let k = config.train.ensemble;
     let device = inner.clone().autodiff();
@@ -163,7 +177,7 @@ pub fn train_members(
         let label = format!("ensemble: training network {} of {k}", j + 1);
         obs.event(Event::Begin(&label));
         let started = Instant::now();
-        let model = train_network(&c, embeddings, train, &device, start.as_ref(), &|e| {
+        let model = train_network(&c, embeddings, train, &device, start.as_ref(), stop, &|e| {
             obs.event(Event::Progress {
                 done: e as u64,
                 total: epochs,

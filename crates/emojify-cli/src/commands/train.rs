@@ -26,7 +26,8 @@ pub struct TrainArgs {
     quiet: bool,
 }
 
-/// Ctrl-C asks training to stop after the current batch; a second Ctrl-C exits at once.
+/// Ctrl-C asks training to stop after the current batch (the current epoch in the networks
+/// trained after the run's own); a second Ctrl-C exits at once.
 static STOP: AtomicBool = AtomicBool::new(false);
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
@@ -34,7 +35,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         if STOP.swap(true, Ordering::SeqCst) {
             std::process::exit(130);
         }
-        eprintln!("\nstopping after the current batch (Ctrl-C again to quit at once) …");
+        eprintln!(
+            "\nstopping after the current batch (of an ensemble's later networks: epoch), with a \
+             checkpoint (Ctrl-C again to quit at once) …"
+        );
     })
     .context("installing the Ctrl-C handler")?;
     let report = Terminal::new(if args.quiet {

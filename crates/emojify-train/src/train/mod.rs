@@ -47,15 +47,15 @@ pub struct Outcome {
 /// Training stopped on request (Ctrl-C) after writing a checkpoint.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "interrupted at epoch {epoch} after batch {batch}; checkpoint written to {}/checkpoint. \
-     Resume with: emojify train --resume {}",
+    "interrupted {at}; checkpoint written to {}/checkpoint. Resume with: emojify train \
+     --resume {}",
     run_dir.display(),
     run_dir.display()
 )]
 pub struct Interrupted {
     pub run_dir: std::path::PathBuf,
-    pub epoch: usize,
-    pub batch: usize,
+    /// Where: "at epoch 3 after batch 12", or in the networks trained after the run's own.
+    pub at: String,
 }
 
 /// Trains the configured model and writes the run directory.
@@ -119,12 +119,20 @@ pub fn train_with(
                 (&mut model, optim, &mut averaging),
             )?;
             optim = restored;
-            note(format!(
-                "resuming {} at epoch {} (batch {})",
-                run.path().display(),
-                position.epoch,
-                position.batch
-            ));
+            note(if position.epoch > t.epochs {
+                format!(
+                    "resuming {}: its {} epochs are done; training the networks after it",
+                    run.path().display(),
+                    t.epochs
+                )
+            } else {
+                format!(
+                    "resuming {} at epoch {} (batch {})",
+                    run.path().display(),
+                    position.epoch,
+                    position.batch
+                )
+            });
             (run, position)
         }
     };
@@ -198,8 +206,7 @@ pub fn train_with(
             save_checkpoint(&model, &optim, &averaging, here)?;
             return Err(Interrupted {
                 run_dir: run.path().to_path_buf(),
-                epoch,
-                batch: progress.batches_done,
+                at: format!("at epoch {epoch} after batch {}", progress.batches_done),
             }
             .into());
         }
@@ -244,27 +251,50 @@ pub fn train_with(
                 report.abandoned();
                 return Err(Interrupted {
                     run_dir: run.path().to_path_buf(),
-                    epoch: epoch + 1,
-                    batch: 0,
+                    at: format!("at epoch {} after batch 0", epoch + 1),
                 }
                 .into());
             }
         }
     }
 
+    // What follows trains more networks (ensemble members, calibration folds); a stop there
+    // checkpoints the run's own network as done, so that resuming trains only those.
     let valid = averaging.evaluated(&model);
-    let members = crate::ensemble::train_members(config, &embeddings, &train, &device, report)?;
-    let (summary, model) = write_results(
-        &run,
-        config,
-        (&embeddings, &train, &test),
-        start.as_ref(),
-        (valid, members),
-        &metrics,
-        (model_summary.trainable(), model_summary.total()),
-        &device,
-        report,
-    )?;
+    let finished =
+        crate::ensemble::train_members(config, &embeddings, &train, &device, report, stop)
+            .and_then(|members| {
+                write_results(
+                    &run,
+                    config,
+                    (&embeddings, &train, &test),
+                    start.as_ref(),
+                    (valid, members),
+                    &metrics,
+                    (model_summary.trainable(), model_summary.total()),
+                    (&device, stop),
+                    report,
+                )
+            });
+    let (summary, model) = match finished {
+        Err(e) if e.is::<crate::ensemble::Stopped>() => {
+            report.abandoned();
+            let done = checkpoint::Position {
+                metrics: metrics.clone(),
+                ..checkpoint::Position::start_of(t.epochs + 1)
+            };
+            save_checkpoint(&model, &optim, &averaging, done)?;
+            return Err(Interrupted {
+                run_dir: run.path().to_path_buf(),
+                at: format!(
+                    "after the run's {} epochs, in the networks trained after it",
+                    t.epochs
+                ),
+            }
+            .into());
+        }
+        other => other?,
+    };
     Ok(Outcome {
         run_dir: run,
         model,
@@ -323,14 +353,21 @@ fn write_results(
     (first, members): (Classifier, Vec<Member>),
     metrics: &[EpochMetrics],
     (trainable_params, total_params): (usize, usize),
-    device: &Device,
+    (device, stop): (&Device, Option<&AtomicBool>),
     report: &dyn Reporter,
 ) -> anyhow::Result<(RunSummary, Ensemble)> {
     let temperature = match config.train.calibrate_folds {
         Some(k) => {
             report.event(Event::Begin("temperature scaling: training on folds"));
-            let held_out =
-                crate::calibrate::out_of_fold(config, embeddings, train, k, device, start, report);
+            let held_out = crate::calibrate::out_of_fold(
+                config,
+                embeddings,
+                train,
+                k,
+                device,
+                start,
+                (report, stop),
+            );
             report.event(Event::End);
             let t = crate::calibrate::fit_temperature(&held_out?, &train.labels);
             report.event(Event::Note(format!(
