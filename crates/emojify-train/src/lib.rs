@@ -5,7 +5,7 @@
 //!
 //! Where things are: the batcher is [`batcher`], the epoch step `train::epoch`
 //! ([`train::train_epoch`]), weights are written and read in [`weights`], a trained run is
-//! opened by [`run::TrainedRun`].
+//! opened by [`run::TrainedRun`], several networks are trained and averaged in [`ensemble`].
 
 pub mod backend;
 pub mod batcher;
