@@ -10,7 +10,7 @@ use emojify_data::{Embeddings, Event, Observer};
 
 use crate::config::RunConfig;
 use crate::cv::{other_folds, stratified_folds, subset};
-use crate::ensemble::{Ensemble, member_config, train_network};
+use crate::ensemble::{Ensemble, SharedMatrix, member_config, train_network};
 use crate::pretrain::{self, Pretrained};
 use crate::splits::Split;
 
@@ -83,6 +83,7 @@ pub fn out_of_fold(
     let folds = stratified_folds(&train.labels, k, config.seed);
     let mut out = vec![Vec::new(); train.labels.len()];
     let train_device = device.clone().autodiff();
+    let matrix = SharedMatrix::new(config, embeddings, &train_device);
     let networks = config.train.ensemble;
     let mut starts = vec![start.cloned()];
     for j in 1..networks {
@@ -107,7 +108,7 @@ pub fn out_of_fold(
             let before = ((f * networks + j) * config.train.epochs) as u64;
             members.push(train_network(
                 &c,
-                embeddings,
+                &matrix,
                 &fit,
                 &train_device,
                 start.as_ref(),

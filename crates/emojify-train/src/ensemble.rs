@@ -14,6 +14,7 @@ use emojify_data::{Embeddings, Encoded, Event, Observer};
 use emojify_model::Classifier;
 
 use crate::config::RunConfig;
+use crate::embedding::embedding_tensor;
 use crate::inference::probabilities;
 use crate::pretrain::{self, Pretrained};
 use crate::splits::Split;
@@ -111,6 +112,34 @@ pub fn member_file(j: usize) -> String {
     }
 }
 
+/// The embedding matrix of a run's networks, built on first use and handed out as clones:
+/// burn counts references, so every network given one shares the same 80 MB of GloVe.
+pub struct SharedMatrix<'a> {
+    cell: std::cell::OnceCell<Tensor<2>>,
+    config: &'a RunConfig,
+    embeddings: &'a Embeddings,
+    device: Device,
+}
+
+impl<'a> SharedMatrix<'a> {
+    /// The matrix `config` builds from `embeddings` on `device`, not built yet.
+    pub fn new(config: &'a RunConfig, embeddings: &'a Embeddings, device: &Device) -> Self {
+        SharedMatrix {
+            cell: std::cell::OnceCell::new(),
+            config,
+            embeddings,
+            device: device.clone(),
+        }
+    }
+
+    /// A clone of the matrix (built now if this is the first).
+    pub fn get(&self) -> Tensor<2> {
+        self.cell
+            .get_or_init(|| embedding_tensor(self.config, self.embeddings, &self.device))
+            .clone()
+    }
+}
+
 /// A raised stop flag ended the training of a network after the run's own (an ensemble member
 /// or a calibration fold) between two epochs; the caller checkpoints the run's own network.
 #[derive(Debug, thiserror::Error)]
@@ -118,12 +147,13 @@ pub fn member_file(j: usize) -> String {
 pub struct Stopped;
 
 /// One network trained as `config` says on `split` (on `device`, an autodiff device), from
-/// `start` when pretrained, with the configured weight averaging; `on_epoch` hears each epoch
-/// end, and a raised `stop` ends it after the current epoch with [`Stopped`]. Returned in
-/// inference mode. What every ensemble member and calibration fold is.
+/// `start` when pretrained, with the configured weight averaging; a frozen embedding comes from
+/// `matrix` (shared with the other networks built from it). `on_epoch` hears each epoch end,
+/// and a raised `stop` ends it after the current epoch with [`Stopped`]. Returned in inference
+/// mode. What every ensemble member and calibration fold is.
 pub fn train_network(
     config: &RunConfig,
-    embeddings: &Embeddings,
+    matrix: &SharedMatrix,
     split: &Split,
     device: &Device,
     start: Option<&Pretrained>,
@@ -134,7 +164,11 @@ pub fn train_network(
         mut model,
         mut optim,
         mut averaging,
-    } = Training::new(config, embeddings, device, start)?;
+    } = if config.embedding.trainable {
+        Training::new(config, matrix.embeddings, device, start)?
+    } else {
+        Training::new_from(config, &|| matrix.get(), device, start)?
+    };
     for epoch in 1..=config.train.epochs {
         (model, _) = train_epoch(model, &mut optim, split, config, epoch, device);
         averaging.end_of_epoch(&model, epoch);
@@ -169,6 +203,7 @@ pub fn train_members(
 ) -> anyhow::Result<Vec<Member>> {
     let k = config.train.ensemble;
     let device = inner.clone().autodiff();
+    let matrix = SharedMatrix::new(config, embeddings, &device);
     let epochs = config.train.epochs as u64;
     let mut members = Vec::with_capacity(k.saturating_sub(1));
     for j in 1..k {
@@ -177,7 +212,7 @@ pub fn train_members(
         let label = format!("ensemble: training network {} of {k}", j + 1);
         obs.event(Event::Begin(&label));
         let started = Instant::now();
-        let model = train_network(&c, embeddings, train, &device, start.as_ref(), stop, &|e| {
+        let model = train_network(&c, &matrix, train, &device, start.as_ref(), stop, &|e| {
             obs.event(Event::Progress {
                 done: e as u64,
                 total: epochs,

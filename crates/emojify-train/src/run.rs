@@ -10,8 +10,8 @@ use emojify_data::{Embeddings, Observer};
 
 use crate::backend::BackendKind;
 use crate::config::RunConfig;
-use crate::embedding::{embedding_tensor, run_embeddings, stores_embedding};
-use crate::ensemble::{Ensemble, member_file};
+use crate::embedding::{run_embeddings, stores_embedding};
+use crate::ensemble::{Ensemble, SharedMatrix, member_file};
 use crate::model::{build_model, build_model_from};
 use crate::run_dir::{self, RunDir};
 use crate::weights::load_weights_bytes;
@@ -48,12 +48,7 @@ impl TrainedRun {
         let device = backend.device(config.wgpu_device)?;
         let mut networks = Vec::with_capacity(config.train.ensemble);
         // A frozen embedding is the same in every network: built once, shared.
-        let shared = std::cell::OnceCell::new();
-        let matrix = || {
-            shared
-                .get_or_init(|| embedding_tensor(&config, &embeddings, &device))
-                .clone()
-        };
+        let matrix = SharedMatrix::new(&config, &embeddings, &device);
         for j in 0..config.train.ensemble {
             let name = member_file(j);
             let weights_path = run.file(&name);
@@ -69,7 +64,7 @@ impl TrainedRun {
             let mut model = if stores_embedding(&config) {
                 build_model(&config, &embeddings, &device)
             } else {
-                build_model_from(&config, &matrix, &device)
+                build_model_from(&config, &|| matrix.get(), &device)
             };
             load_weights_bytes(
                 &mut model,

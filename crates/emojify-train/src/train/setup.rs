@@ -9,7 +9,8 @@ use emojify_model::average::WeightMean;
 
 use crate::checkpoint;
 use crate::config::{OptimizerKind, RunConfig, TrainConfig};
-use crate::model::build_model;
+use crate::embedding::embedding_tensor;
+use crate::model::build_model_from;
 use crate::pretrain::Pretrained;
 use crate::weights::weights_bytes;
 
@@ -30,7 +31,22 @@ impl Training {
         device: &Device,
         start: Option<&Pretrained>,
     ) -> anyhow::Result<Self> {
-        let mut model = build_model(config, embeddings, device);
+        Self::new_from(
+            config,
+            &|| embedding_tensor(config, embeddings, device),
+            device,
+            start,
+        )
+    }
+
+    /// [`Training::new`] with the embedding matrix from `matrix` ([`build_model_from`]).
+    pub fn new_from(
+        config: &RunConfig,
+        matrix: &dyn Fn() -> Tensor<2>,
+        device: &Device,
+        start: Option<&Pretrained>,
+    ) -> anyhow::Result<Self> {
+        let mut model = build_model_from(config, matrix, device);
         if let Some(start) = start {
             match (&mut model, &start.model) {
                 (Classifier::Lstm(m), Classifier::Lstm(from)) => {
