@@ -92,6 +92,18 @@ fn wait_for(path: impl Fn() -> Option<PathBuf>) -> PathBuf {
     }
 }
 
+/// Sends Ctrl-C (SIGINT) to `child`; returns its stderr once it has exited with status 130.
+fn ctrl_c(child: Child) -> String {
+    // SAFETY: sending SIGINT to our own child process.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let output = child.wait_with_output().expect("exits");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    stderr
+}
+
 fn checkpoint_of(out: &Path) -> Option<PathBuf> {
     let run = std::fs::read_dir(out).ok()?.next()?.ok()?.path();
     run.join("checkpoint/state.json").is_file().then_some(run)
@@ -128,13 +140,7 @@ fn ctrl_c_checkpoints_mid_epoch_and_resume_equals_an_uninterrupted_run() {
     let child = start_training(&config, &out);
     let run = wait_for(|| checkpoint_of(&out));
     std::thread::sleep(Duration::from_millis(150));
-    // SAFETY: sending SIGINT to our own child process.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
-    }
-    let output = child.wait_with_output().expect("exits");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    let stderr = ctrl_c(child);
     assert!(
         stderr.contains("Resume with: emojify train --resume"),
         "{stderr}"
@@ -204,13 +210,7 @@ fn ctrl_c_in_an_ensembles_second_network_resumes_to_the_uninterrupted_run() {
     let out = dir.path().join("interrupted");
     let child = start_training(&config, &out);
     let run = wait_for(|| first_network_done(&out, epochs));
-    // SAFETY: sending SIGINT to our own child process.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
-    }
-    let output = child.wait_with_output().expect("exits");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    let stderr = ctrl_c(child);
     assert!(
         stderr.contains("in the networks trained after it") && !run.join("summary.json").exists(),
         "{stderr}"
