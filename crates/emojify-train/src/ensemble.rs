@@ -112,8 +112,9 @@ pub fn member_file(j: usize) -> String {
     }
 }
 
-/// The embedding matrix of a run's networks, built on first use and handed out as clones:
-/// burn counts references, so every network given one shares the same 80 MB of GloVe.
+/// The embedding matrix of a run's networks. A frozen one is built on first use and handed out
+/// as clones: burn counts references, so every network given one shares the same 80 MB of
+/// GloVe. A trainable one is built anew for each network, which trains its own.
 pub struct SharedMatrix<'a> {
     cell: std::cell::OnceCell<Tensor<2>>,
     config: &'a RunConfig,
@@ -132,11 +133,14 @@ impl<'a> SharedMatrix<'a> {
         }
     }
 
-    /// A clone of the matrix (built now if this is the first).
+    /// The matrix for one more network: a clone of the shared one (built now if this is the
+    /// first), or a fresh copy for a trainable embedding.
     pub fn get(&self) -> Tensor<2> {
-        self.cell
-            .get_or_init(|| embedding_tensor(self.config, self.embeddings, &self.device))
-            .clone()
+        let build = || embedding_tensor(self.config, self.embeddings, &self.device);
+        if self.config.embedding.trainable {
+            return build();
+        }
+        self.cell.get_or_init(build).clone()
     }
 }
 
@@ -147,8 +151,8 @@ impl<'a> SharedMatrix<'a> {
 pub struct Stopped;
 
 /// One network trained as `config` says on `split` (on `device`, an autodiff device), from
-/// `start` when pretrained, with the configured weight averaging; a frozen embedding comes from
-/// `matrix` (shared with the other networks built from it). `on_epoch` hears each epoch end,
+/// `start` when pretrained, with the configured weight averaging, its embedding from `matrix`
+/// (a frozen one shared with the other networks built from it). `on_epoch` hears each epoch end,
 /// and a raised `stop` ends it after the current epoch with [`Stopped`]. Returned in inference
 /// mode. What every ensemble member and calibration fold is.
 pub fn train_network(
@@ -164,11 +168,7 @@ pub fn train_network(
         mut model,
         mut optim,
         mut averaging,
-    } = if config.embedding.trainable {
-        Training::new(config, matrix.embeddings, device, start)?
-    } else {
-        Training::new_from(config, &|| matrix.get(), device, start)?
-    };
+    } = Training::new_from(config, &|| matrix.get(), device, start)?;
     for epoch in 1..=config.train.epochs {
         (model, _) = train_epoch(model, &mut optim, split, config, epoch, device);
         averaging.end_of_epoch(&model, epoch);

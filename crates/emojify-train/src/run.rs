@@ -12,7 +12,7 @@ use crate::backend::BackendKind;
 use crate::config::RunConfig;
 use crate::embedding::{run_embeddings, stores_embedding};
 use crate::ensemble::{Ensemble, SharedMatrix, member_file};
-use crate::model::{build_model, build_model_from};
+use crate::model::build_model_from;
 use crate::run_dir::{self, RunDir};
 use crate::weights::load_weights_bytes;
 
@@ -47,7 +47,8 @@ impl TrainedRun {
         let backend = backend.unwrap_or(config.backend);
         let device = backend.device(config.wgpu_device)?;
         let mut networks = Vec::with_capacity(config.train.ensemble);
-        // A frozen embedding is the same in every network: built once, shared.
+        // A frozen embedding is the same in every network: built once, shared (a stored one
+        // is then replaced by each network's own weights).
         let matrix = SharedMatrix::new(&config, &embeddings, &device);
         for j in 0..config.train.ensemble {
             let name = member_file(j);
@@ -61,11 +62,7 @@ impl TrainedRun {
                 )
             })?;
             check_weights(&run, summary.as_ref(), j, &weights)?;
-            let mut model = if stores_embedding(&config) {
-                build_model(&config, &embeddings, &device)
-            } else {
-                build_model_from(&config, &|| matrix.get(), &device)
-            };
+            let mut model = build_model_from(&config, &|| matrix.get(), &device);
             load_weights_bytes(
                 &mut model,
                 weights,
