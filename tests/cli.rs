@@ -221,11 +221,7 @@ fn a_run_with_an_incompatible_config_is_refused() {
 fn a_corrupted_run_is_refused() {
     let dir = tempfile::tempdir().expect("tmp");
     let run = small_run(dir.path());
-    let weights = run.join("model.bpk");
-    let mut bytes = std::fs::read(&weights).expect("weights");
-    let last = bytes.len() - 1;
-    bytes[last] ^= 1;
-    std::fs::write(&weights, &bytes).expect("write");
+    common::flip_last_bit(&run.join("model.bpk"));
     let (ok, _, err) = emojify(&["predict", "--run", run.to_str().expect("utf8"), "hello"]);
     assert!(!ok && err.contains("checksum mismatch"), "{err}");
 }

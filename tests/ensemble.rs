@@ -135,11 +135,7 @@ fn an_ensemble_checks_every_network_and_refuses_export() {
     assert!(!ok && err.contains("ensemble of 3 networks"), "{err}");
     assert!(!out.exists(), "nothing is written");
 
-    let third = run.join("model-3.bpk");
-    let mut bytes = std::fs::read(&third).expect("weights");
-    let last = bytes.len() - 1;
-    bytes[last] ^= 1;
-    std::fs::write(&third, &bytes).expect("write");
+    common::flip_last_bit(&run.join("model-3.bpk"));
     let (ok, _, err) = emojify(&["predict", "--run", run.to_str().expect("utf8"), "hello"]);
     assert!(
         !ok && err.contains("checksum mismatch") && err.contains("model-3.bpk"),

@@ -103,3 +103,11 @@ pub fn small_run_with(
         .expect("entry")
         .path()
 }
+
+/// Corrupts `file` in place: the lowest bit of its last byte flipped (a checksum must notice).
+pub fn flip_last_bit(file: &Path) {
+    let mut bytes = std::fs::read(file).expect("read");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(file, &bytes).expect("write");
+}
