@@ -208,6 +208,7 @@ pub fn synthetic_split(
     Split {
         name,
         examples: Vec::new(),
+        extra: vec![false; encoded.len()],
         encoded,
         labels,
         skipped_rows: 0,

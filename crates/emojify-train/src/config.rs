@@ -100,6 +100,10 @@ pub struct DataConfig {
     /// `messages/train.csv`); `emojiset` data only.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extra_train: Vec<PathBuf>,
+    /// How many times each `train` sentence is seen per epoch against once for each
+    /// `extra_train` sentence: weighs the data set the labels come from against what is added.
+    #[serde(default = "default_copies", skip_serializing_if = "is_one")]
+    pub train_copies: usize,
     pub test: PathBuf,
     #[serde(default = "default_max_len")]
     pub max_len: usize,
@@ -308,6 +312,13 @@ pub const MAX_ENSEMBLE: usize = 16;
 fn default_ensemble() -> usize {
     1
 }
+
+fn default_copies() -> usize {
+    1
+}
+
+/// The most copies `data.train_copies` asks for: beyond it the added files are noise.
+pub const MAX_TRAIN_COPIES: usize = 32;
 
 fn is_one(v: &usize) -> bool {
     *v == 1
@@ -582,6 +593,19 @@ impl RunConfig {
                 Some("data"),
                 "extra_train",
                 "is read as `sentence,label` files: needs `data.kind = \"emojiset\"`".into(),
+            ));
+        }
+        let copies = self.data.train_copies;
+        if copies != 1
+            && (self.data.extra_train.is_empty() || !(1..=MAX_TRAIN_COPIES).contains(&copies))
+        {
+            return Err(fail(
+                Some("data"),
+                "train_copies",
+                format!(
+                    "must be from 1 to {MAX_TRAIN_COPIES}, and above 1 only with \
+                     data.extra_train to weigh data.train against, got {copies}"
+                ),
             ));
         }
         if let Some(p) = &self.pretrain {

@@ -70,10 +70,54 @@ pub(crate) fn subset(split: &Split, indices: &[usize], name: &'static str) -> Sp
         examples: Vec::new(),
         encoded: indices.iter().map(|&i| split.encoded[i].clone()).collect(),
         labels: indices.iter().map(|&i| split.labels[i]).collect(),
+        extra: indices.iter().map(|&i| split.extra[i]).collect(),
         skipped_rows: 0,
         neighbours: split.neighbours.clone(),
         negation: split.negation.clone(),
     }
+}
+
+/// Which training sentences the folds are drawn from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FoldsOver {
+    /// Every training sentence, whichever file it came from.
+    #[default]
+    All,
+    /// `data.train`'s sentences only; those of `data.extra_train` are in every fold's
+    /// training: how well the added files carry over to the data set the config is named after.
+    TrainFile,
+}
+
+impl std::str::FromStr for FoldsOver {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "all" => Ok(FoldsOver::All),
+            "train-file" => Ok(FoldsOver::TrainFile),
+            other => Err(format!("`{other}`: expected all or train-file")),
+        }
+    }
+}
+
+/// Each fold's (training, validation) indices into `train`.
+pub(crate) fn fold_indices(
+    train: &Split,
+    folds: usize,
+    over: FoldsOver,
+) -> Vec<(Vec<usize>, Vec<usize>)> {
+    let (pool, always): (Vec<usize>, Vec<usize>) = match over {
+        FoldsOver::All => ((0..train.labels.len()).collect(), Vec::new()),
+        FoldsOver::TrainFile => (0..train.labels.len()).partition(|&i| !train.extra[i]),
+    };
+    let labels: Vec<usize> = pool.iter().map(|&i| train.labels[i]).collect();
+    let sets = stratified_folds(&labels, folds, 0);
+    (0..sets.len())
+        .map(|f| {
+            let mut fit: Vec<usize> = other_folds(&sets, f).iter().map(|&i| pool[i]).collect();
+            fit.extend(&always);
+            (fit, sets[f].iter().map(|&i| pool[i]).collect())
+        })
+        .collect()
 }
 
 /// The values tried for each hyper-parameter; the grid is every combination.
@@ -116,6 +160,7 @@ struct Tally {
 pub fn cross_validate(
     config: &RunConfig,
     folds: usize,
+    over: FoldsOver,
     seeds: &[u64],
     grid: &Grid,
     epochs: usize,
@@ -135,7 +180,7 @@ pub fn cross_validate(
             config.train.ensemble
         )));
     }
-    let fold_sets = stratified_folds(&train.labels, folds, 0);
+    let fold_sets = fold_indices(&train, folds, over);
     let options = &grid.average_from;
     let trainings = grid.trainings();
     let total = (trainings.len() * folds * seeds.len()) as u64;
@@ -158,10 +203,9 @@ pub fn cross_validate(
             ensemble: zeros,
         };
         let mut tallies = vec![tally; options.len()];
-        for (f, val_idx) in fold_sets.iter().enumerate() {
-            let train_idx = other_folds(&fold_sets, f);
+        for (train_idx, val_idx) in &fold_sets {
             let (fold_train, fold_val) = (
-                subset(&train, &train_idx, "train"),
+                subset(&train, train_idx, "train"),
                 subset(&train, val_idx, "validation"),
             );
             // Per option, per epoch, per validation sentence: the seeds' probabilities summed.
@@ -331,6 +375,63 @@ mod tests {
                 assert_eq!(fold.iter().filter(|&&i| labels[i] == class).count(), 2);
             }
         }
+    }
+
+    /// 20 sentences from `data.train` (labels 0..5) followed by 10 from `extra_train`.
+    fn two_files() -> Split {
+        let mut split = Split::new("train", Vec::new(), vec![Default::default(); 30], 0);
+        split.labels = (0..30).map(|i| i % 5).collect();
+        split.extra = (0..30).map(|i| i >= 20).collect();
+        split
+    }
+
+    #[test]
+    fn train_file_folds_validate_on_it_alone_and_always_train_on_the_rest() {
+        let split = two_files();
+        let folds = fold_indices(&split, 4, FoldsOver::TrainFile);
+        assert_eq!(folds.len(), 4);
+        let mut validated: Vec<usize> = folds.iter().flat_map(|(_, v)| v.clone()).collect();
+        validated.sort_unstable();
+        assert_eq!(
+            validated,
+            (0..20).collect::<Vec<_>>(),
+            "each own sentence once"
+        );
+        for (fit, val) in &folds {
+            assert_eq!(fit.len() + val.len(), 30);
+            assert!(fit.iter().all(|i| !val.contains(i)));
+            assert!(
+                (20..30).all(|i| fit.contains(&i)),
+                "extra files always train"
+            );
+            for class in 0..5 {
+                assert_eq!(val.iter().filter(|&&i| split.labels[i] == class).count(), 1);
+            }
+        }
+        // Over all sentences, the folds are the ones cv always drew.
+        let all = fold_indices(&split, 4, FoldsOver::All);
+        let sets = stratified_folds(&split.labels, 4, 0);
+        for (f, (fit, val)) in all.iter().enumerate() {
+            assert_eq!(val, &sets[f]);
+            assert_eq!(fit, &other_folds(&sets, f));
+        }
+        assert_eq!("train-file".parse(), Ok(FoldsOver::TrainFile));
+        assert!("extra".parse::<FoldsOver>().is_err());
+    }
+
+    #[test]
+    fn an_epoch_repeats_only_the_train_file_and_a_subset_keeps_which_is_which() {
+        let split = two_files();
+        assert_eq!(split.epoch_rows(1), (0..30).collect::<Vec<_>>());
+        let rows = split.epoch_rows(3);
+        assert_eq!(rows.len(), 30 + 2 * 20);
+        for i in 0..30 {
+            let seen = rows.iter().filter(|&&r| r == i).count();
+            assert_eq!(seen, if i < 20 { 3 } else { 1 }, "row {i}");
+        }
+        let part = subset(&split, &[25, 3, 21], "part");
+        assert_eq!(part.extra, [true, false, true]);
+        assert_eq!(part.epoch_rows(2), [0, 1, 2, 1]);
     }
 
     #[test]

@@ -45,6 +45,7 @@ pub fn corpus_config(config: &RunConfig, p: &PretrainConfig) -> RunConfig {
     c.data.labels = p.labels.clone();
     c.data.label_names = Vec::new();
     c.data.max_len = p.max_len;
+    c.data.train_copies = 1;
     c.train = TrainConfig {
         learning_rate: p.learning_rate,
         epochs: p.epochs,

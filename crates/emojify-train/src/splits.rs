@@ -18,6 +18,9 @@ pub struct Split {
     pub encoded: Vec<Encoded>,
     pub labels: Vec<usize>,
     pub skipped_rows: usize,
+    /// Per example: read from a `data.extra_train` file rather than `data.train`. What
+    /// `data.train_copies` repeats and `cv --folds-over train-file` validates on are the others.
+    pub extra: Vec<bool>,
     /// For `train.neighbour_swap`: each training token's nearest words in the embedding.
     pub neighbours: Option<std::sync::Arc<Neighbours>>,
     /// For `train.negate`: the vocabulary's negation words and the label each label becomes.
@@ -38,12 +41,22 @@ impl Split {
         Split {
             name,
             labels: examples.iter().map(|e| e.label).collect(),
+            extra: vec![false; encoded.len()],
             examples,
             encoded,
             skipped_rows,
             neighbours: None,
             negation: None,
         }
+    }
+
+    /// The rows one epoch visits, in file order before shuffling: every example once, then
+    /// `copies - 1` more times each of those read from `data.train` (oversampling the data set
+    /// the config is named after against the files added to it).
+    pub fn epoch_rows(&self, copies: usize) -> Vec<usize> {
+        let own = (0..self.encoded.len()).filter(|&i| !self.extra[i]);
+        let more = std::iter::repeat_n(own, copies.saturating_sub(1)).flatten();
+        (0..self.encoded.len()).chain(more).collect()
     }
 
     pub fn oov_tokens(&self) -> usize {
@@ -226,8 +239,11 @@ pub fn load_splits(
     for extra in &config.data.extra_train {
         let more = split("train", read(extra)?, config, embeddings, obs)?;
         train.examples.extend(more.examples);
-        train.encoded.extend(more.encoded);
         train.labels.extend(more.labels);
+        train
+            .extra
+            .extend(std::iter::repeat_n(true, more.encoded.len()));
+        train.encoded.extend(more.encoded);
         train.skipped_rows += more.skipped_rows;
     }
     let test = split("test", read(&config.data.test)?, config, embeddings, obs)?;

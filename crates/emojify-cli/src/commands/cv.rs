@@ -14,6 +14,10 @@ pub struct CvArgs {
     config: PathBuf,
     #[arg(long, default_value_t = 5)]
     folds: usize,
+    /// Which training sentences are validated on: `all`, or `train-file` (only data.train's;
+    /// data.extra_train's are in every fold's training).
+    #[arg(long, default_value = "all")]
+    folds_over: cv::FoldsOver,
     /// Seeds 1..=N per fold.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
     seeds: u64,
@@ -72,13 +76,18 @@ pub fn run(args: CvArgs) -> anyhow::Result<()> {
     let results = cv::cross_validate(
         &config,
         folds,
+        args.folds_over,
         &seeds,
         &grid,
         args.epochs as usize,
         &Terminal::stderr(),
     )?;
+    let over = match args.folds_over {
+        cv::FoldsOver::All => "the training split",
+        cv::FoldsOver::TrainFile => "data.train (data.extra_train always training)",
+    };
     println!(
-        "{} on {}: {folds}-fold cross-validation on the training split, seeds 1..={}, \
+        "{} on {}: {folds}-fold cross-validation on {over}, seeds 1..={}, \
          mean validation accuracy:\n",
         config.name,
         config.backend,

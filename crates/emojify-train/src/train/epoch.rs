@@ -37,6 +37,11 @@ const WORD_DROPOUT_STREAM: u64 = 0x5744_524F_504F_5554;
 const NEIGHBOUR_SWAP_STREAM: u64 = 0x4E45_4947_4842_4F52;
 const NEGATE_STREAM: u64 = 0x4E45_4741_5449_4F4E;
 
+/// How many sentences one epoch over `train` visits (at least 1, to divide a loss sum by).
+pub fn epoch_len(train: &Split, config: &RunConfig) -> usize {
+    train.epoch_rows(config.data.train_copies).len().max(1)
+}
+
 /// One pass over `train` in the epoch's shuffled order; returns the updated model and the
 /// mean loss.
 pub fn train_epoch(
@@ -48,7 +53,7 @@ pub fn train_epoch(
     device: &Device,
 ) -> (Classifier, f64) {
     let p = train_epoch_from(model, optim, train, config, epoch, device, (0, None), None);
-    let loss = f64::from(p.loss_sum) / train.encoded.len().max(1) as f64;
+    let loss = f64::from(p.loss_sum) / epoch_len(train, config) as f64;
     (p.model, loss)
 }
 
@@ -76,8 +81,9 @@ pub fn train_epoch_from(
     stop: Option<&AtomicBool>,
 ) -> EpochProgress {
     let t = &config.train;
+    let rows = train.epoch_rows(config.data.train_copies);
     let order = batch_order(
-        train.encoded.len(),
+        rows.len(),
         t.batch_size,
         t.shuffle.then(|| epoch_seed(config.seed, epoch)),
     );
@@ -85,7 +91,8 @@ pub fn train_epoch_from(
     let mut loss_sum: Option<Tensor<1>> =
         loss_start.map(|v| Tensor::from_data(TensorData::new(vec![v], [1]), device));
     let mut batches_done = first;
-    for (step, indices) in order.iter().enumerate().skip(first) {
+    for (step, slots) in order.iter().enumerate().skip(first) {
+        let indices: Vec<usize> = slots.iter().map(|&r| rows[r]).collect();
         let refs: Vec<&Encoded> = indices.iter().map(|&i| &train.encoded[i]).collect();
         // Each augmentation has its own stream, so the dropout masks do not change with it.
         let stream = |id: u64| dropout_seed(config.seed, epoch, step) ^ id;

@@ -210,7 +210,7 @@ pub fn train_with(
             }
             .into());
         }
-        let loss = f64::from(progress.loss_sum) / train.encoded.len().max(1) as f64;
+        let loss = f64::from(progress.loss_sum) / epoch::epoch_len(&train, config) as f64;
         averaging.end_of_epoch(&model, epoch);
         let valid = averaging.evaluated(&model);
         let train_acc = accuracy(
