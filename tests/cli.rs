@@ -50,6 +50,11 @@ fn bad_configs_are_errors_naming_key_and_line() {
             "train.average_from",
         ),
         (("max_len = 10", "max_len = 0"), "data.max_len"),
+        // Copies of data.train weigh it against extra_train files, which this config has none of.
+        (
+            ("max_len = 10", "max_len = 10\ntrain_copies = 2"),
+            "data.train_copies",
+        ),
         (("epochs = 400", "epochs = \"many\""), "line"),
     ] {
         let path = write_config(dir.path(), |t| t.replace(edit.0, edit.1));
@@ -339,6 +344,62 @@ fn cv_reports_every_grid_point() {
                 .all(|a| (0.0..=1.0).contains(&a.as_f64().unwrap_or(-1.0)))
         );
     }
+}
+
+/// `--folds-over train-file` validates on data.train's sentences only, the extra_train file in
+/// every fold's training, and `data.train_copies` is trained with.
+#[test]
+fn cv_over_the_train_file_keeps_extra_files_training() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let messages = common::root().join("data/messages/train.csv");
+    let messages = messages.to_str().expect("utf-8 path");
+    let config = write_config(dir.path(), |t| {
+        t.replace(
+            "max_len = 10",
+            &format!("max_len = 10\nextra_train = [{messages:?}]\ntrain_copies = 2"),
+        )
+    });
+    let json = dir.path().join("cv.json");
+    let cv = |over: &str| {
+        let (ok, stdout, stderr) = emojify(&[
+            "cv",
+            "--config",
+            config.to_str().expect("utf-8 path"),
+            "--folds-over",
+            over,
+            "--folds",
+            "2",
+            "--seeds",
+            "1",
+            "--epochs",
+            "3",
+            "--json",
+            json.to_str().expect("utf-8 path"),
+        ]);
+        assert!(ok, "{stdout}\n{stderr}");
+        let curves: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).expect("cv.json")).expect("json");
+        (stdout, curves[0]["mean_val_acc"].clone())
+    };
+    let (stdout, own) = cv("train-file");
+    assert!(
+        stdout.contains("cross-validation on data.train (data.extra_train always training)"),
+        "{stdout}"
+    );
+    let (stdout, all) = cv("all");
+    assert!(
+        stdout.contains("cross-validation on the training split"),
+        "{stdout}"
+    );
+    assert_ne!(
+        own, all,
+        "the two fold sets validate on different sentences"
+    );
+    let (ok, _, stderr) = emojify(&["cv", "--config", "x.toml", "--folds-over", "extra"]);
+    assert!(
+        !ok && stderr.contains("expected all or train-file"),
+        "{stderr}"
+    );
 }
 
 #[test]
