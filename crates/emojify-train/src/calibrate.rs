@@ -9,7 +9,7 @@ use burn::prelude::*;
 use emojify_data::{Embeddings, Event, Observer};
 
 use crate::config::RunConfig;
-use crate::cv::{other_folds, stratified_folds, subset};
+use crate::cv::{FoldsOver, fold_indices, subset};
 use crate::ensemble::{Ensemble, SharedMatrix, member_config, train_network};
 use crate::pretrain::{self, Pretrained};
 use crate::splits::Split;
@@ -80,7 +80,7 @@ pub fn out_of_fold(
     start: Option<&Pretrained>,
     (obs, stop): (&dyn Observer, Option<&AtomicBool>),
 ) -> anyhow::Result<Vec<Vec<f32>>> {
-    let folds = stratified_folds(&train.labels, k, config.seed);
+    let folds = fold_indices(train, k, FoldsOver::All, config.seed);
     let mut out = vec![Vec::new(); train.labels.len()];
     let train_device = device.clone().autodiff();
     let matrix = SharedMatrix::new(config, embeddings, &train_device);
@@ -95,10 +95,9 @@ pub fn out_of_fold(
         )?);
     }
     let total = (k * networks * config.train.epochs) as u64;
-    for (f, held) in folds.iter().enumerate() {
-        let rest = other_folds(&folds, f);
+    for (f, (rest, held)) in folds.iter().enumerate() {
         let (fit, held_out) = (
-            subset(train, &rest, "train"),
+            subset(train, rest, "train"),
             subset(train, held, "held out"),
         );
         let mut members = Vec::with_capacity(networks);

@@ -55,7 +55,7 @@ pub fn stratified_folds(labels: &[usize], k: usize, seed: u64) -> Vec<Vec<usize>
 }
 
 /// Every index of `folds` but those of fold `f`: what a model validated on fold `f` trains on.
-pub(crate) fn other_folds(folds: &[Vec<usize>], f: usize) -> Vec<usize> {
+fn other_folds(folds: &[Vec<usize>], f: usize) -> Vec<usize> {
     folds
         .iter()
         .enumerate()
@@ -99,18 +99,20 @@ impl std::str::FromStr for FoldsOver {
     }
 }
 
-/// Each fold's (training, validation) indices into `train`.
+/// Each fold's (training, validation) indices into `train`, the folds stratified and shuffled
+/// with `seed`.
 pub(crate) fn fold_indices(
     train: &Split,
     folds: usize,
     over: FoldsOver,
+    seed: u64,
 ) -> Vec<(Vec<usize>, Vec<usize>)> {
     let (pool, always): (Vec<usize>, Vec<usize>) = match over {
         FoldsOver::All => ((0..train.labels.len()).collect(), Vec::new()),
         FoldsOver::TrainFile => (0..train.labels.len()).partition(|&i| !train.extra[i]),
     };
     let labels: Vec<usize> = pool.iter().map(|&i| train.labels[i]).collect();
-    let sets = stratified_folds(&labels, folds, 0);
+    let sets = stratified_folds(&labels, folds, seed);
     (0..sets.len())
         .map(|f| {
             let mut fit: Vec<usize> = other_folds(&sets, f).iter().map(|&i| pool[i]).collect();
@@ -180,7 +182,7 @@ pub fn cross_validate(
             config.train.ensemble
         )));
     }
-    let fold_sets = fold_indices(&train, folds, over);
+    let fold_sets = fold_indices(&train, folds, over, 0);
     let options = &grid.average_from;
     let trainings = grid.trainings();
     let total = (trainings.len() * folds * seeds.len()) as u64;
@@ -388,7 +390,7 @@ mod tests {
     #[test]
     fn train_file_folds_validate_on_it_alone_and_always_train_on_the_rest() {
         let split = two_files();
-        let folds = fold_indices(&split, 4, FoldsOver::TrainFile);
+        let folds = fold_indices(&split, 4, FoldsOver::TrainFile, 0);
         assert_eq!(folds.len(), 4);
         let mut validated: Vec<usize> = folds.iter().flat_map(|(_, v)| v.clone()).collect();
         validated.sort_unstable();
@@ -409,7 +411,7 @@ mod tests {
             }
         }
         // Over all sentences, the folds are the ones cv always drew.
-        let all = fold_indices(&split, 4, FoldsOver::All);
+        let all = fold_indices(&split, 4, FoldsOver::All, 0);
         let sets = stratified_folds(&split.labels, 4, 0);
         for (f, (fit, val)) in all.iter().enumerate() {
             assert_eq!(val, &sets[f]);
