@@ -219,6 +219,19 @@ fn last_token_v2_exports_agree_too() {
 }
 
 #[test]
+fn v2_with_the_mean_word_vector_exports_agree_too() {
+    // `word_mean`: the dense layer reads the state and V1's masked mean side by side.
+    let with_mean = |c: &mut emojify_train::RunConfig| {
+        if let emojify_train::config::ModelConfig::Lstm { word_mean, .. } = &mut c.model {
+            *word_mean = true;
+        }
+    };
+    export_and_check("emojify_v2.toml", 3, with_mean);
+    // Numbers have no padding: the mean is over every step.
+    export_and_check_cases("shapes_lstm.toml", 3, 300, with_mean);
+}
+
+#[test]
 fn v1_exports_agree() {
     let (run, export_dir, _out) = export_and_check("emojify_v1.toml", 2, |_| {});
     assert_eq!(

@@ -47,17 +47,19 @@ def embed(module, x):
 class EmojifierV2(nn.Module):
     """(Embedding) -> LSTM x layers (dropout is inactive at inference) -> dense."""
 
-    def __init__(self, rows, dim, hidden, layers, classes, last_token):
+    def __init__(self, rows, dim, hidden, layers, classes, last_token, word_mean):
         super().__init__()
         self.embedding = nn.Embedding(rows, dim) if rows else None
         self.layers = layers
         for i in range(layers):
             setattr(self, f"lstm{i + 1}", nn.LSTM(dim if i == 0 else hidden, hidden, batch_first=True))
-        self.dense = nn.Linear(hidden, classes)
+        # word_mean: the dense layer reads the state, then the mean input vector.
+        self.dense = nn.Linear(hidden + (dim if word_mean else 0), classes)
         self.last_token = last_token
+        self.word_mean = word_mean
 
     def forward(self, ids):
-        x = embed(self, ids)
+        embedded = x = embed(self, ids)
         for i in range(self.layers):
             x, _ = getattr(self, f"lstm{i + 1}")(x)
         if self.last_token and self.embedding is not None:
@@ -65,6 +67,13 @@ class EmojifierV2(nn.Module):
             x = x[torch.arange(x.shape[0]), last]
         else:
             x = x[:, -1]
+        if self.word_mean:
+            if self.embedding is not None:
+                mask = (ids != 0).float().unsqueeze(2)
+                mean = (embedded * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+            else:
+                mean = embedded.mean(1)
+            x = torch.cat([x, mean], 1)
         return self.dense(x)
 
 
@@ -109,6 +118,7 @@ def torch_model(path):
             model_cfg.get("layers", 2),
             classes,
             model_cfg.get("state", "last-step") == "last-token",
+            model_cfg.get("word_mean", False),
         )
     model.load_state_dict(state, strict=True)
     return model.eval(), meta

@@ -363,12 +363,14 @@ pub fn write_reference_input(spec: &BenchSpec, dir: &Path) -> anyhow::Result<Pat
             dropout,
             state,
             bidirectional,
+            word_mean,
         } => {
             anyhow::ensure!(
-                !bidirectional && !state.pools(),
+                !bidirectional && !state.pools() && !word_mean,
                 "--compare-pytorch times Emojifier-V2 as Keras builds it: one direction, \
-                 the state after the last step (this config has `bidirectional = \
-                 {bidirectional}`, `state = {state:?}`)"
+                 the state after the last step, no mean word vector (this config has \
+                 `bidirectional = {bidirectional}`, `state = {state:?}`, `word_mean = \
+                 {word_mean}`)"
             );
             (hidden, layers, dropout)
         }

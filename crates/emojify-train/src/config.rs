@@ -205,6 +205,10 @@ pub enum ModelConfig {
         /// The first layer reads each sentence both ways.
         #[serde(default)]
         bidirectional: bool,
+        /// The classifier also reads the mean word vector (V1's input) beside the state.
+        /// Not written when off, so configs without it keep their cache keys.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        word_mean: bool,
     },
     /// Baseline that ignores order: the flattened sequence → dense + ReLU → dense.
     Mlp {

@@ -43,6 +43,7 @@ pub fn build_model_from(
             dropout,
             state,
             bidirectional,
+            word_mean,
         } => Classifier::Lstm(
             LstmClassifierConfig::new(classes)
                 .with_hidden(*hidden)
@@ -50,6 +51,7 @@ pub fn build_model_from(
                 .with_dropout(*dropout)
                 .with_state(*state)
                 .with_bidirectional(*bidirectional)
+                .with_word_mean(*word_mean)
                 .init(input(), config.seed, device),
         ),
         ModelConfig::Mlp { hidden, dropout } => Classifier::Mlp(

@@ -14,7 +14,7 @@ use burn::prelude::*;
 use emojify_data::{DataDir, Embeddings, Event, Example, Observer, StepKind, read_sequence_csv};
 use emojify_model::Classifier;
 
-use crate::config::{PretrainConfig, RunConfig, TrainConfig};
+use crate::config::{ModelConfig, PretrainConfig, RunConfig, TrainConfig};
 use crate::eval::accuracy;
 use crate::inference::{predicted, probabilities};
 use crate::model::build_model;
@@ -46,6 +46,11 @@ pub fn corpus_config(config: &RunConfig, p: &PretrainConfig) -> RunConfig {
     c.data.label_names = Vec::new();
     c.data.max_len = p.max_len;
     c.data.train_copies = 1;
+    // Only the LSTMs are carried over: they learn the corpus alone, without the mean word
+    // vector beside them, and share their cache with the config that lacks it.
+    if let ModelConfig::Lstm { word_mean, .. } = &mut c.model {
+        *word_mean = false;
+    }
     c.train = TrainConfig {
         learning_rate: p.learning_rate,
         epochs: p.epochs,

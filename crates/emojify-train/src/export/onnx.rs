@@ -1,5 +1,6 @@
 //! A standard ONNX graph (opset 13) of the trained model, built with the `onnx-protobuf` crate's
-//! generated messages: `Gather` → `LSTM`… → `Gemm` → `Softmax` for V2, a masked mean → `Gemm` →
+//! generated messages: `Gather` → `LSTM`… (`Concat` with the masked mean under `word_mean`) →
+//! `Gemm` → `Softmax` for V2, a masked mean → `Gemm` →
 //! `Softmax` for V1, `Flatten` → `Gemm` → `Relu` → `Gemm` → `Softmax` for the MLP. Input: int64
 //! token ids `[batch, max_len]` (`token_ids`), or for numeric sequences float `values`
 //! `[batch, max_len, 1]`; output: probabilities `[batch, classes]`.
@@ -66,6 +67,7 @@ pub fn to_onnx(run: &TrainedRun) -> anyhow::Result<Vec<u8>> {
             layers,
             state,
             bidirectional,
+            word_mean,
             ..
         } => {
             anyhow::ensure!(
@@ -83,7 +85,28 @@ pub fn to_onnx(run: &TrainedRun) -> anyhow::Result<Vec<u8>> {
             lstm_stack(&mut g, &tensors, *layers, state)?;
             g.parameter(take(&tensors, "dense.weight")?);
             g.parameter(take(&tensors, "dense.bias")?);
-            ["last_hidden", "dense.weight", "dense.bias"]
+            if *word_mean {
+                // The dense layer reads the state, then the mean input vector.
+                if numbers {
+                    g.node(
+                        "ReduceMean",
+                        &["embedded"],
+                        &["mean"],
+                        vec![ints("axes", &[1]), int("keepdims", 0)],
+                    );
+                } else {
+                    masked_mean(&mut g);
+                }
+                g.node(
+                    "Concat",
+                    &["last_hidden", "mean"],
+                    &["features"],
+                    vec![int("axis", 1)],
+                );
+                ["features", "dense.weight", "dense.bias"]
+            } else {
+                ["last_hidden", "dense.weight", "dense.bias"]
+            }
         }
         ModelConfig::Mlp { .. } => {
             for name in [
@@ -162,8 +185,12 @@ fn masked_mean(g: &mut Graph) {
     g.node("Div", &["summed", "count1"], &["mean"], vec![]);
 }
 
-/// `is_token [batch, max_len]` (bool): true where the id is not padding.
+/// `is_token [batch, max_len]` (bool): true where the id is not padding. Made once, however
+/// many parts of the graph read it.
 fn is_token(g: &mut Graph) {
+    if g.has_output("is_token") {
+        return;
+    }
     g.initializer(tensor_i64("zero_id", &[], &[0]));
     g.node("Equal", &[INPUT, "zero_id"], &["is_padding"], vec![]);
     g.node("Not", &["is_padding"], &["is_token"], vec![]);
@@ -300,8 +327,19 @@ impl Graph {
         });
     }
 
+    /// A constant; one of the same name already there is kept (parts of the graph share
+    /// their axis constants).
     fn initializer(&mut self, tensor: TensorProto) {
-        self.proto.initializer.push(tensor);
+        if self.proto.initializer.iter().all(|t| t.name != tensor.name) {
+            self.proto.initializer.push(tensor);
+        }
+    }
+
+    fn has_output(&self, name: &str) -> bool {
+        self.proto
+            .node
+            .iter()
+            .any(|n| n.output.iter().any(|o| o == name))
     }
 
     /// A model parameter as an initializer under its own name.
