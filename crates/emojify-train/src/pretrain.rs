@@ -5,8 +5,9 @@
 //!
 //! Pretrained weights are cached in `<cache>/pretrained/<key>.bpk`, the key a SHA-256 of all
 //! that produced them: the corpus' bytes, the embedding's SHA-256, the network, the
-//! pretraining schedule, normalization, seed, backend and this crate's version. A changed
-//! input is a different key, never a stale hit.
+//! pretraining schedule, normalization, seed, backend, and a hash of the training code itself
+//! (the train, model and data crates' sources and Cargo.lock, `build.rs`). A changed input
+//! or changed code is a different key, never a stale hit.
 
 use std::path::PathBuf;
 
@@ -75,6 +76,8 @@ pub fn corpus_config(config: &RunConfig, p: &PretrainConfig) -> RunConfig {
 fn cache_key(c: &RunConfig, p: &PretrainConfig, corpus: &str, embeddings: &Embeddings) -> String {
     let what = serde_json::json!({
         "emojify": env!("CARGO_PKG_VERSION"),
+        // The code that trains (build.rs): earlier caches came from code that trained differently.
+        "source_sha256": env!("EMOJIFY_SOURCE_SHA256"),
         "corpus_sha256": corpus,
         "labels": p.labels,
         "max_len": c.data.max_len,
