@@ -25,6 +25,12 @@ from safetensors.torch import load_file
 from torch import nn
 
 
+def masked_mean(embedded, ids):
+    """Mean of the non-padding (id != 0) rows of embedded [batch, steps, dim]."""
+    mask = (ids != 0).float().unsqueeze(2)
+    return (embedded * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+
 class EmojifierV1(nn.Module):
     """Mean of the non-padding word vectors -> linear."""
 
@@ -34,9 +40,7 @@ class EmojifierV1(nn.Module):
         self.linear = nn.Linear(dim, classes)
 
     def forward(self, ids):
-        mask = (ids != 0).float()
-        summed = (self.embedding(ids) * mask.unsqueeze(2)).sum(1)
-        return self.linear(summed / mask.sum(1, keepdim=True).clamp(min=1.0))
+        return self.linear(masked_mean(self.embedding(ids), ids))
 
 
 def embed(module, x):
@@ -68,11 +72,8 @@ class EmojifierV2(nn.Module):
         else:
             x = x[:, -1]
         if self.word_mean:
-            if self.embedding is not None:
-                mask = (ids != 0).float().unsqueeze(2)
-                mean = (embedded * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-            else:
-                mean = embedded.mean(1)
+            # Numeric rows have no padding: their mean is over every step.
+            mean = masked_mean(embedded, ids) if self.embedding is not None else embedded.mean(1)
             x = torch.cat([x, mean], 1)
         return self.dense(x)
 

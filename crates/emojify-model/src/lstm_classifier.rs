@@ -333,17 +333,12 @@ impl LstmClassifier {
             });
         }
         if self.word_mean {
-            // The dense layer reads the state and, after it, the mean input vector.
-            let directions = if n == 1 && self.reverse.is_some() {
-                2
-            } else {
-                1
-            };
-            let state = self.lstms.last().map_or(0, |l| l.hidden() * directions);
+            // The mean of what the first LSTM reads, beside the state.
+            let dim = self.lstms.first().map_or(0, FusedLstm::input);
             layers.push(LayerSummary {
                 name: "word_mean".into(),
                 kind: "MaskedMean".into(),
-                output_shape: format!("(None, {})", hidden.saturating_sub(state)),
+                output_shape: format!("(None, {dim})"),
                 params: 0,
                 trainable: true,
             });

@@ -206,7 +206,7 @@ pub enum ModelConfig {
         #[serde(default)]
         bidirectional: bool,
         /// The classifier also reads the mean word vector (V1's input) beside the state.
-        /// Not written when off, so configs without it keep their cache keys.
+        /// Not written when off, so configs without it serialize as before.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         word_mean: bool,
     },
