@@ -86,6 +86,7 @@ def accuracy(p, y):
 
 
 def ece(p, y, bins=10):
+    """Expected calibration error as `emojify eval` reports it (10 equal-width bins; checked equal)."""
     n, conf, hit = [0] * bins, [0.0] * bins, [0] * bins
     for r, t in zip(p, y):
         c = max(r)
@@ -103,13 +104,17 @@ def main():
     cfg = configs()
     dev = [r for r in csv.reader(open('data/messages/dev.csv', newline='')) if r]
     dev_y = [int(r[1]) for r in dev]
-    full = {m: [probs(run(write(f'full-{m}', c), s, os.path.join(OUT, f'full-{m}-s{s}')), dev) for s in range(1, 11)] for m, c in cfg.items()}
+    full = {}
+    for m, c in cfg.items():
+        path = write(f'full-{m}', c)
+        full[m] = [probs(run(path, s, os.path.join(OUT, f'full-{m}-s{s}')), dev) for s in range(1, 11)]
     folds = []
     for f in range(5):
         val = [r for r in csv.reader(open(os.path.join(DATA, 'emojiset', f'va{f}.csv'), newline='')) if r]
         y = [int(r[1]) for r in val]
+        paths = {m: write(f'{m}-f{f}', c, f) for m, c in cfg.items()}
         for s in (1, 2, 3):
-            p = {m: probs(run(write(f'{m}-f{f}', c, f), s, os.path.join(OUT, f'fold-{m}-f{f}-s{s}')), val) for m, c in cfg.items()}
+            p = {m: probs(run(path, s, os.path.join(OUT, f'fold-{m}-f{f}-s{s}')), val) for m, path in paths.items()}
             folds.append((p, y))
     print('| w (V1 share) | messages dev, median (min–max) | ECE, dev, median | EMOJISET folds, mean |')
     print('|---:|---:|---:|---:|')
