@@ -7,17 +7,17 @@ mod common;
 use emojify_data::Silent;
 use std::path::{Path, PathBuf};
 
-use emojify_train::embedding::load_embeddings;
-use emojify_train::predict::Predictor;
-use emojify_train::splits::load_splits;
-use emojify_train::train::train;
+use emojify_train::inputs::embedding::load_embeddings;
+use emojify_train::inputs::splits::load_splits;
+use emojify_train::run::train::train;
+use emojify_train::usage::predict::Predictor;
 
 /// Trains `config` briefly, exports it, writes the Rust side's answers on the test set, and has
 /// PyTorch and onnxruntime check theirs against them.
 fn export_and_check(
     config_name: &str,
     epochs: usize,
-    edit: impl FnOnce(&mut emojify_train::RunConfig),
+    edit: impl FnOnce(&mut emojify_train::config::RunConfig),
 ) -> (PathBuf, PathBuf, tempfile::TempDir) {
     export_and_check_cases(config_name, epochs, 56, edit)
 }
@@ -27,7 +27,7 @@ fn export_and_check_cases(
     config_name: &str,
     epochs: usize,
     cases: usize,
-    edit: impl FnOnce(&mut emojify_train::RunConfig),
+    edit: impl FnOnce(&mut emojify_train::config::RunConfig),
 ) -> (PathBuf, PathBuf, tempfile::TempDir) {
     let expected_cases = cases;
     let out = tempfile::tempdir().expect("tmp");
@@ -221,7 +221,7 @@ fn last_token_v2_exports_agree_too() {
 #[test]
 fn v2_with_the_mean_word_vector_exports_agree_too() {
     // `word_mean`: the dense layer reads the state and V1's masked mean side by side.
-    let with_mean = |c: &mut emojify_train::RunConfig| {
+    let with_mean = |c: &mut emojify_train::config::RunConfig| {
         if let emojify_train::config::ModelConfig::Lstm { word_mean, .. } = &mut c.model {
             *word_mean = true;
         }

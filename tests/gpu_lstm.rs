@@ -11,11 +11,10 @@ use emojify_data::Silent;
 use emojify_data::fetch::{cache_dir, load_glove};
 use emojify_model::Classifier;
 use emojify_model::lstm::{cube, op};
-use emojify_train::BackendKind;
-use emojify_train::backend::WgpuChoice;
-use emojify_train::batcher::model_batch;
-use emojify_train::model::build_model;
-use emojify_train::splits::encode;
+use emojify_train::backend::{BackendKind, WgpuChoice};
+use emojify_train::fit::model::build_model;
+use emojify_train::inputs::batcher::model_batch;
+use emojify_train::inputs::splits::encode;
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().try_into_vec_as::<f32>().expect("f32")

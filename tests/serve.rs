@@ -16,7 +16,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use emojify_data::Silent;
 use emojify_serve::load;
-use emojify_train::train::train;
+use emojify_train::run::train::train;
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
 

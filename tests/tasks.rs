@@ -5,7 +5,7 @@ mod common;
 
 use common::emojify;
 use emojify_data::Silent;
-use emojify_train::train::train;
+use emojify_train::run::train::train;
 
 fn path(p: &std::path::Path) -> &str {
     p.to_str().expect("utf-8 path")
@@ -34,7 +34,7 @@ fn shapes_lstm_reaches_the_target_and_predicts_exports_and_reloads() {
     );
     let run = outcome.run_dir.path().to_path_buf();
     // The class-name → index mapping is stored with the run, in the config's order.
-    let saved = emojify_train::RunConfig::load(&run.join("config.toml")).expect("config");
+    let saved = emojify_train::config::RunConfig::load(&run.join("config.toml")).expect("config");
     assert_eq!(saved.data.labels, ["ellipse", "square", "triangle"]);
 
     let (class, curve) = first_test_curve();

@@ -3,9 +3,9 @@
 mod common;
 
 use emojify_data::Silent;
-use emojify_train::predict::Predictor;
-use emojify_train::run_dir;
-use emojify_train::train::train;
+use emojify_train::run::dir as run_dir;
+use emojify_train::run::train::train;
+use emojify_train::usage::predict::Predictor;
 
 #[test]
 fn v1_learns_emojiset_and_predicts_from_its_run_directory() {

@@ -7,14 +7,14 @@ use burn::prelude::*;
 use emojify_data::Silent;
 use emojify_data::fetch::{cache_dir, load_glove};
 use emojify_model::Classifier;
-use emojify_train::backend::WgpuChoice;
-use emojify_train::batcher::model_batch;
-use emojify_train::model::build_model;
-use emojify_train::predict::Predictor;
-use emojify_train::splits::encode;
-use emojify_train::train::train;
-use emojify_train::weights::{load_weights, weights_bytes};
-use emojify_train::{BackendKind, RunConfig};
+use emojify_train::backend::{BackendKind, WgpuChoice};
+use emojify_train::config::RunConfig;
+use emojify_train::fit::model::build_model;
+use emojify_train::fit::weights::{load_weights, weights_bytes};
+use emojify_train::inputs::batcher::model_batch;
+use emojify_train::inputs::splits::encode;
+use emojify_train::run::train::train;
+use emojify_train::usage::predict::Predictor;
 
 fn v2(out: &std::path::Path) -> RunConfig {
     common::config("emojify_v2.toml", out)
@@ -241,8 +241,8 @@ fn messages_model_pretrains_on_sst2_and_reads_messages() {
         .chain(members.iter().map(|m| m.pretrained.clone()))
         .enumerate()
     {
-        let again = emojify_train::pretrain::start(
-            &emojify_train::ensemble::member_config(&config, j),
+        let again = emojify_train::strategies::pretrain::start(
+            &emojify_train::strategies::ensemble::member_config(&config, j),
             &glove,
             &device,
             &Silent,
@@ -257,11 +257,11 @@ fn messages_model_pretrains_on_sst2_and_reads_messages() {
         assert_eq!(Some(again.key), recorded);
     }
 
-    let run = emojify_train::run::TrainedRun::open(outcome.run_dir.path(), None, &Silent)
+    let run = emojify_train::run::open::TrainedRun::open(outcome.run_dir.path(), None, &Silent)
         .expect("run opens");
     assert_eq!(run.model.members().len(), config.train.ensemble);
     let dev = common::root().join("data/messages/dev.csv");
-    let e = emojify_train::evaluate::evaluate(&run, &dev, &Silent).expect("eval");
+    let e = emojify_train::usage::evaluate::evaluate(&run, &dev, &Silent).expect("eval");
     assert!(e.accuracy >= 0.85, "messages dev accuracy {}", e.accuracy);
 
     let predictor = Predictor::from_run(outcome.run_dir.path(), None, &Silent).expect("loads");

@@ -2,7 +2,7 @@
 //! panic; a config that parses has passed its range checks.
 #![no_main]
 
-use emojify_train::RunConfig;
+use emojify_train::config::RunConfig;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use emojify_train::RunConfig;
+use emojify_train::config::RunConfig;
 
 /// The repository root.
 pub fn root() -> PathBuf {

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use emojify_train::RunConfig;
 use emojify_train::backend::{BackendKind, WgpuChoice};
+use emojify_train::config::RunConfig;
 
 /// Config overrides shared by the commands that train.
 #[derive(Args, Debug, Default, Clone)]

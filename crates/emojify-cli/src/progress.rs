@@ -5,7 +5,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use emojify_data::{Event, Observer};
-use emojify_train::report::{Finished, Reporter};
+use emojify_train::run::report::{Finished, Reporter};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Where notes go: training prints its story on stdout; commands whose stdout is their result
@@ -128,7 +128,7 @@ impl Reporter for Terminal {
         self.replace_bar(Some(bar));
     }
 
-    fn epoch(&self, m: &emojify_train::metrics::EpochMetrics, log: bool) {
+    fn epoch(&self, m: &emojify_train::run::metrics::EpochMetrics, log: bool) {
         if let Some(bar) = self.bar().as_ref() {
             bar.set_message(format!(
                 "loss {:.4} train {:.3} test {:.3}",

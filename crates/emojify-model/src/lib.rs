@@ -22,6 +22,15 @@ pub use mean_embedding::{MeanEmbeddingClassifier, MeanEmbeddingConfig};
 pub use mlp::{MlpClassifier, MlpConfig};
 pub use summary::{LayerSummary, ModelSummary};
 
+/// Why [`Classifier::take_encoder`] could not start a model from pretrained layers.
+#[derive(Debug, thiserror::Error)]
+pub enum TransferError {
+    #[error("pretraining transfers LSTM layers; this model has none")]
+    NoEncoder,
+    #[error(transparent)]
+    Mismatch(#[from] lstm_classifier::EncoderMismatch),
+}
+
 /// Every classifier the trainer can run, so one training loop serves them all.
 // A few hundred bytes of handles, moved once per optimizer step: boxing would buy nothing.
 #[allow(clippy::large_enum_variant)]
@@ -57,6 +66,22 @@ impl Classifier {
             Classifier::MeanEmbedding(m) => m.summary(max_len),
             Classifier::Lstm(m) => m.summary(max_len),
             Classifier::Mlp(m) => m.summary(max_len),
+        }
+    }
+
+    /// Takes `from`'s pretrained encoder (its recurrent layers and pooling; the head stays this
+    /// model's own), kept as it is when `freeze`: the start of transfer learning. Here, not in
+    /// the trainer, so that training never asks which kind a model is.
+    pub fn take_encoder(&mut self, from: &Classifier, freeze: bool) -> Result<(), TransferError> {
+        match (self, from) {
+            (Classifier::Lstm(m), Classifier::Lstm(from)) => {
+                m.take_encoder(from)?;
+                if freeze {
+                    m.freeze_encoder();
+                }
+                Ok(())
+            }
+            _ => Err(TransferError::NoEncoder),
         }
     }
 }

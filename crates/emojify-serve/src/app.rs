@@ -17,9 +17,9 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::{get, post};
-use emojify_train::predict::{annotate, message_sentences};
-use emojify_train::run::TrainedRun;
-use emojify_train::run_dir;
+use emojify_train::run::dir as run_dir;
+use emojify_train::run::open::TrainedRun;
+use emojify_train::usage::predict::{annotate, message_sentences};
 use serde::Serialize;
 use tokio::net::TcpListener;
 

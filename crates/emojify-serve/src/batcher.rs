@@ -12,7 +12,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use emojify_train::predict::{Prediction, Predictor};
+use emojify_train::usage::predict::{Prediction, Predictor};
 use tokio::sync::oneshot;
 
 use crate::api::ApiError;

@@ -1,38 +1,39 @@
-//! The emojify pipeline as a library: configs, data splits and embeddings, models, training,
-//! evaluation, run directories, prediction, export and benchmarks. It prints nothing and knows
-//! no command line: progress reaches its caller through [`report::Reporter`] (the `emojify`
-//! binary, in `crates/emojify-cli`, draws progress bars from it).
+//! The emojify pipeline as a library: a run's config, its inputs, fitting networks, training and
+//! opening run directories, using a trained run (predict, evaluate, export) and experiments. It
+//! prints nothing and knows no command line: progress reaches its caller through
+//! [`run::report::Reporter`] (the `emojify` binary, in `crates/emojify-cli`, draws progress bars
+//! from it).
 //!
-//! Where things are: the batcher is [`batcher`], the epoch step `train::epoch`
-//! ([`train::train_epoch`]), weights are written and read in [`weights`], a trained run is
-//! opened by [`run::TrainedRun`], several networks are trained and averaged in [`ensemble`].
+//! Folders by stage; a stage imports only the stages below it (and the foundation), never one
+//! above (`../shared/tools/module-cycles` checks that no two files import each other):
+//!
+//! ```text
+//! experiments   cv, sweep, bench                                  ─┐
+//! usage         predict, evaluate, export (safetensors, ONNX)      │ each imports
+//! run           train a run directory end to end, checkpoints,     │ only what is
+//!               metrics and summary, reporting, plots; open a run  │ below it
+//! strategies    SST-2 pretraining, ensemble members, k-fold        │
+//!               splits, calibration folds                          │
+//! fit           fitting one network: model building, weights as    │
+//!               bytes, optimizer and averaging, the epoch step,    │
+//!               probabilities without autodiff, scores             │
+//! inputs        data files, embedding lookup, splits, batcher,     │
+//!               augmentation                                      ─┘
+//! ─────────────────────────────────────────────────────────────────
+//! foundation    config (one file per section), backend
+//! ```
+//!
+//! Where things are: the LSTM itself is in the model crate (`emojify_model::lstm`); a model kind
+//! is built from its config in [`fit::model::build_model_from`]; the epoch step is
+//! [`fit::epoch`]; weights become bytes in [`fit::weights`] and files in the run directory in
+//! [`run::train`] (via [`run::dir::RunDir::write`]); a trained run is opened by
+//! [`run::open::TrainedRun`].
 
 pub mod backend;
-pub mod batcher;
-pub mod bench;
-pub mod calibrate;
-pub mod checkpoint;
 pub mod config;
-pub mod cv;
-pub mod embedding;
-pub mod ensemble;
-pub mod eval;
-pub mod evaluate;
-pub mod export;
-pub mod files;
-pub mod inference;
-pub mod metrics;
-pub mod model;
-pub mod plot;
-pub mod predict;
-pub mod pretrain;
-pub mod report;
+pub mod experiments;
+pub mod fit;
+pub mod inputs;
 pub mod run;
-pub mod run_dir;
-pub mod splits;
-pub mod sweep;
-pub mod train;
-pub mod weights;
-
-pub use backend::BackendKind;
-pub use config::RunConfig;
+pub mod strategies;
+pub mod usage;

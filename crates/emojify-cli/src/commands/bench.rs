@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use emojify_train::backend::WgpuChoice;
-use emojify_train::bench::{self, BenchRow, BenchSpec, LstmVariant};
-use emojify_train::{BackendKind, RunConfig};
+use emojify_train::backend::{BackendKind, WgpuChoice};
+use emojify_train::config::RunConfig;
+use emojify_train::experiments::bench::{self, BenchRow, BenchSpec, LstmVariant};
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -175,7 +175,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         &serde_json::json!({ "spec": spec, "rows": rows, "rounds": rounds }),
     )?;
     let names: Vec<String> = rows.iter().map(|r| r.backend.clone()).collect();
-    emojify_train::plot::bars_png(
+    emojify_train::run::plot::bars_png(
         table.lines().next().unwrap_or_default(),
         &names,
         &[

@@ -11,7 +11,7 @@ use anyhow::Context;
 use bytes::Bytes;
 use clap::Args;
 use emojify_serve::load::{self, LoadReport};
-use emojify_train::export::ExportFormat;
+use emojify_train::usage::export::ExportFormat;
 use serde::Serialize;
 
 use super::serve::{Batching, start};
@@ -138,7 +138,7 @@ pub fn run(args: BenchServeArgs) -> anyhow::Result<()> {
     }
     if !args.no_pytorch {
         let work = tempfile::tempdir().context("temporary directory")?;
-        emojify_train::export::export(
+        emojify_train::usage::export::export(
             &args.run,
             ExportFormat::All,
             Some(work.path()),
@@ -168,13 +168,13 @@ fn pytorch_server(
         "{} not found: run from the repository root, pass --pytorch-script, or --no-pytorch",
         args.pytorch_script.display()
     );
-    let python = emojify_train::bench::reference_python();
+    let python = emojify_train::experiments::bench::reference_python();
     let mut cmd = std::process::Command::new(&python);
     cmd.arg(&args.pytorch_script)
         .arg("--weights")
-        .arg(export.join(emojify_train::export::SAFETENSORS_FILE))
+        .arg(export.join(emojify_train::usage::export::SAFETENSORS_FILE))
         .arg("--vocab")
-        .arg(export.join(emojify_train::export::VOCAB_FILE))
+        .arg(export.join(emojify_train::usage::export::VOCAB_FILE))
         .arg("--port")
         .arg("0")
         .stdout(std::process::Stdio::piped());

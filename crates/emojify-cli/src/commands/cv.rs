@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use emojify_train::config::ModelConfig;
-use emojify_train::{RunConfig, cv};
+use emojify_train::config::RunConfig;
+use emojify_train::experiments::cv;
+use emojify_train::strategies::folds::FoldsOver;
 
 use crate::progress::Terminal;
 
@@ -17,7 +18,7 @@ pub struct CvArgs {
     /// Which training sentences are validated on: `all`, or `train-file` (only data.train's;
     /// data.extra_train's are in every fold's training).
     #[arg(long, default_value = "all")]
-    folds_over: cv::FoldsOver,
+    folds_over: FoldsOver,
     /// Seeds 1..=N per fold.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
     seeds: u64,
@@ -56,12 +57,8 @@ fn or_config<T>(given: Vec<T>, own: T) -> Vec<T> {
 pub fn run(args: CvArgs) -> anyhow::Result<()> {
     let config = RunConfig::load(&args.config)?;
     let seeds: Vec<u64> = (1..=args.seeds).collect();
-    let config_dropout = match config.model {
-        ModelConfig::Lstm { dropout, .. } | ModelConfig::Mlp { dropout, .. } => dropout,
-        ModelConfig::MeanEmbedding {} => 0.0,
-    };
     let grid = cv::Grid {
-        dropouts: or_config(args.dropout, config_dropout),
+        dropouts: or_config(args.dropout, config.model.dropout()),
         learning_rates: or_config(args.learning_rate, config.train.learning_rate),
         batch_sizes: or_config(args.batch_size, config.train.batch_size),
         average_from: or_config(
@@ -83,8 +80,8 @@ pub fn run(args: CvArgs) -> anyhow::Result<()> {
         &Terminal::stderr(),
     )?;
     let over = match args.folds_over {
-        cv::FoldsOver::All => "the training split",
-        cv::FoldsOver::TrainFile => "data.train (data.extra_train always training)",
+        FoldsOver::All => "the training split",
+        FoldsOver::TrainFile => "data.train (data.extra_train always training)",
     };
     println!(
         "{} on {}: {folds}-fold cross-validation on {over}, seeds 1..={}, \

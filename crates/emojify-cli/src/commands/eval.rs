@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use emojify_train::BackendKind;
-use emojify_train::run::TrainedRun;
+use emojify_train::backend::BackendKind;
+use emojify_train::run::open::TrainedRun;
 
 use crate::progress::Terminal;
 
@@ -30,7 +30,7 @@ pub struct EvalArgs {
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let report = Terminal::stderr();
     let run = TrainedRun::open(&args.run, args.backend, &report)?;
-    let evaluation = emojify_train::evaluate::evaluate(&run, &args.data, &report)?;
+    let evaluation = emojify_train::usage::evaluate::evaluate(&run, &args.data, &report)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&evaluation)?);
     } else {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use emojify_train::export::ExportFormat;
+use emojify_train::usage::export::ExportFormat;
 
 use crate::progress::Terminal;
 
@@ -26,7 +26,7 @@ pub struct ExportArgs {
 }
 
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
-    let files = emojify_train::export::export(
+    let files = emojify_train::usage::export::export(
         &args.run,
         args.format,
         args.out.as_deref(),

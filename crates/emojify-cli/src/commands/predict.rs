@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use emojify_train::BackendKind;
-use emojify_train::predict::Predictor;
+use emojify_train::backend::BackendKind;
+use emojify_train::usage::predict::Predictor;
 
 use crate::progress::Terminal;
 

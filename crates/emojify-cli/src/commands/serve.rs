@@ -8,9 +8,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use emojify_serve::{Batcher, Limits, ModelInfo};
-use emojify_train::BackendKind;
-use emojify_train::predict::Predictor;
-use emojify_train::run::TrainedRun;
+use emojify_train::backend::BackendKind;
+use emojify_train::run::open::TrainedRun;
+use emojify_train::usage::predict::Predictor;
 
 use crate::progress::Terminal;
 

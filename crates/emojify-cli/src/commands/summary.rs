@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use emojify_train::backend::WgpuChoice;
-use emojify_train::{BackendKind, RunConfig};
+use emojify_train::backend::{BackendKind, WgpuChoice};
+use emojify_train::config::RunConfig;
 
 use crate::progress::Terminal;
 
@@ -16,9 +16,10 @@ pub struct SummaryArgs {
 
 pub fn run(args: SummaryArgs) -> anyhow::Result<()> {
     let config = RunConfig::load(&args.config)?;
-    let embeddings = emojify_train::embedding::load_embeddings(&config, &Terminal::stderr())?;
+    let embeddings =
+        emojify_train::inputs::embedding::load_embeddings(&config, &Terminal::stderr())?;
     let device = BackendKind::Flex.device(WgpuChoice::Default)?;
-    let model = emojify_train::model::build_model(&config, &embeddings, &device);
+    let model = emojify_train::fit::model::build_model(&config, &embeddings, &device);
     let summary = model.summary(config.data.max_len);
     println!("{summary}");
     let networks = config.train.ensemble;

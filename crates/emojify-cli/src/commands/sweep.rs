@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use emojify_train::{BackendKind, RunConfig};
+use emojify_train::backend::BackendKind;
+use emojify_train::config::RunConfig;
 
 use crate::overrides::Overrides;
 use crate::progress::Terminal;
@@ -40,7 +41,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     }
     .apply(&mut config);
     let seeds: Vec<u64> = (1..=args.seeds).collect();
-    let result = emojify_train::sweep::sweep(&config, &seeds, &Terminal::stderr())?;
+    let result = emojify_train::experiments::sweep::sweep(&config, &seeds, &Terminal::stderr())?;
     println!(
         "{} on {}, {} epochs:\n",
         config.name, config.backend, config.train.epochs

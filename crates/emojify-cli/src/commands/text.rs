@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
-use emojify_train::BackendKind;
-use emojify_train::predict::{Predictor, annotate, message_sentences};
-use emojify_train::run_dir::RunDir;
+use emojify_train::backend::BackendKind;
+use emojify_train::run::dir::RunDir;
+use emojify_train::usage::predict::{Predictor, annotate, message_sentences};
 
 use crate::progress::Terminal;
 

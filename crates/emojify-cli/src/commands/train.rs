@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use clap::Args;
-use emojify_train::{RunConfig, train};
+use emojify_train::config::RunConfig;
+use emojify_train::run::train;
 
 use crate::overrides::Overrides;
 use crate::progress::{Notes, Terminal};
