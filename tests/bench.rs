@@ -53,6 +53,19 @@ fn bench_with(
     );
     let md = std::fs::read_to_string(out.join("bench.md")).expect("md");
     assert!(stdout.contains(md.trim()), "stdout carries the table");
+    // Which CPU decides the verdict against PyTorch: the table and the JSON name it.
+    let cpu = &json["cpu"];
+    let vector = cpu["vector"].as_str().unwrap_or_default();
+    assert!(
+        !vector.is_empty() && cpu["cores"].as_u64().unwrap_or(0) >= 1,
+        "{cpu}"
+    );
+    let model = cpu["model"].as_str().unwrap_or_default();
+    assert!(
+        md.lines()
+            .any(|l| l.starts_with("CPU: ") && l.contains(model) && l.contains(vector)),
+        "{md}"
+    );
     (stdout, json, out, dir)
 }
 

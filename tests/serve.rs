@@ -534,4 +534,8 @@ fn bench_serve_measures_batching_no_batching_and_the_pytorch_baseline() {
     }
     assert!(stdout.contains("PyTorch + http.server"), "{stdout}");
     assert!(stdout.contains("emojify, no batching"), "{stdout}");
+    assert!(
+        stdout.contains("\nCPU: "),
+        "the table names its CPU: {stdout}"
+    );
 }

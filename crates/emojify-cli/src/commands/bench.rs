@@ -160,7 +160,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             bench::median_row(&same)
         })
         .collect();
-    let mut table = bench::markdown(&rows, &spec);
+    let cpu = bench::Cpu::detect();
+    let mut table = bench::markdown(&rows, &spec, &cpu);
     if rounds.len() > 1 {
         table.push_str(&format!(
             "\nEach figure is the median of {} rounds, each running every row in turn.\n",
@@ -172,7 +173,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     emojify_data::atomic::write_bytes_atomic(&args.out.join("bench.md"), table.as_bytes())?;
     crate::write_json(
         &args.out.join("bench.json"),
-        &serde_json::json!({ "spec": spec, "rows": rows, "rounds": rounds }),
+        &serde_json::json!({ "spec": spec, "cpu": cpu, "rows": rows, "rounds": rounds }),
     )?;
     let names: Vec<String> = rows.iter().map(|r| r.backend.clone()).collect();
     emojify_train::run::plot::bars_png(

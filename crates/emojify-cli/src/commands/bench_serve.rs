@@ -209,10 +209,11 @@ fn markdown(rows: &[Row], args: &BenchServeArgs) -> String {
     use std::fmt::Write as _;
     let mut s = format!(
         "POST /v1/predict, one message per request, at most {} requests or {} s per level, \
-         127.0.0.1, {} cores\n\n| server | clients | requests | errors | requests/s | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|---:|\n",
+         127.0.0.1, {} cores\n\nCPU: {}\n\n| server | clients | requests | errors | requests/s | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|---:|\n",
         args.requests,
         args.seconds,
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        emojify_train::experiments::bench::Cpu::detect().describe()
     );
     for r in rows {
         let l = &r.load;

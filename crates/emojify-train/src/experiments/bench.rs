@@ -138,6 +138,86 @@ pub struct BenchRow {
     pub test_accuracy: Option<f64>,
 }
 
+/// The CPU a bench ran on: which one it is decides the verdict against PyTorch (MKL/oneDNN pull
+/// ahead on full-width AVX-512 Intel cores, not on double-pumped AMD Zen 4 ones), so every table
+/// names it. A VM may report only "AMD EPYC"; the family and model numbers tell generations apart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cpu {
+    /// `/proc/cpuinfo`'s model name (else the architecture).
+    pub model: String,
+    /// `cpu family` and `model` from `/proc/cpuinfo` (x86), when known.
+    pub family: Option<u32>,
+    pub model_number: Option<u32>,
+    /// The widest vector extension the kernels can use here: AVX-512, AVX2, SSE (x86), NEON.
+    pub vector: String,
+    /// Logical cores the machine offers (a bench may use fewer: its `threads`).
+    pub cores: usize,
+}
+
+impl Cpu {
+    /// This machine's CPU.
+    pub fn detect() -> Self {
+        let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let (model, family, model_number) = parse_cpuinfo(&info);
+        Cpu {
+            model: model.unwrap_or_else(|| std::env::consts::ARCH.to_string()),
+            family,
+            model_number,
+            vector: vector_extension().to_string(),
+            cores: std::thread::available_parallelism().map_or(0, usize::from),
+        }
+    }
+
+    /// One line for a table: `AMD EPYC (family 25, model 17), AVX-512, 2 logical cores`.
+    pub fn describe(&self) -> String {
+        let numbers = match (self.family, self.model_number) {
+            (Some(f), Some(m)) => format!(" (family {f}, model {m})"),
+            _ => String::new(),
+        };
+        format!(
+            "{}{numbers}, {}, {} logical cores",
+            self.model, self.vector, self.cores
+        )
+    }
+}
+
+/// The first processor's model name, family and model number in `/proc/cpuinfo` text.
+fn parse_cpuinfo(text: &str) -> (Option<String>, Option<u32>, Option<u32>) {
+    let field = |key: &str| {
+        text.lines().find_map(|line| {
+            let (k, v) = line.split_once(':')?;
+            (k.trim() == key).then(|| v.trim().to_string())
+        })
+    };
+    (
+        field("model name").filter(|m| !m.is_empty()),
+        field("cpu family").and_then(|v| v.parse().ok()),
+        field("model").and_then(|v| v.parse().ok()),
+    )
+}
+
+/// The widest SIMD extension detected at run time (what `gemm` and our kernels dispatch on).
+fn vector_extension() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            "AVX-512"
+        } else if std::arch::is_x86_feature_detected!("avx2") {
+            "AVX2"
+        } else {
+            "SSE (no AVX2)"
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        "NEON"
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        "unknown"
+    }
+}
+
 fn median(values: &mut [f64]) -> f64 {
     if values.is_empty() {
         return f64::NAN;
@@ -495,8 +575,9 @@ pub fn round_ratios(rounds: &[Vec<BenchRow>]) -> String {
     s
 }
 
-/// The table, as Markdown; with a PyTorch row, each row also gets its ratio to it.
-pub fn markdown(rows: &[BenchRow], spec: &BenchSpec) -> String {
+/// The table, as Markdown, headed by what ran and on which CPU; with a PyTorch row, each row
+/// also gets its ratio to it.
+pub fn markdown(rows: &[BenchRow], spec: &BenchSpec, cpu: &Cpu) -> String {
     use std::fmt::Write as _;
     let reference = rows.iter().find(|r| r.backend == "pytorch");
     // A figure, and its ratio to PyTorch's when there is a PyTorch row.
@@ -519,6 +600,7 @@ pub fn markdown(rows: &[BenchRow], spec: &BenchSpec) -> String {
             .map(|(_, note)| *note)
             .collect::<String>()
     );
+    let _ = writeln!(s, "CPU: {}\n", cpu.describe());
     s.push_str("| backend | device | warm-up s | median epoch s | total train s | train sent/s | infer b=1 ms | infer b=1024 sent/s | peak RSS MiB | test acc |\n");
     s.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in rows {
@@ -547,6 +629,34 @@ pub fn markdown(rows: &[BenchRow], spec: &BenchSpec) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpuinfo_gives_model_family_and_number() {
+        let text = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n\
+                    model name\t: AMD EPYC 9B14\nflags\t\t: fpu avx2 avx512f\n\nprocessor\t: 1\n\
+                    model name\t: other\n";
+        assert_eq!(
+            parse_cpuinfo(text),
+            (Some("AMD EPYC 9B14".into()), Some(25), Some(17))
+        );
+        assert_eq!(parse_cpuinfo(""), (None, None, None));
+        let cpu = Cpu {
+            model: "AMD EPYC".into(),
+            family: Some(25),
+            model_number: Some(17),
+            vector: "AVX-512".into(),
+            cores: 2,
+        };
+        assert_eq!(
+            cpu.describe(),
+            "AMD EPYC (family 25, model 17), AVX-512, 2 logical cores"
+        );
+        let here = Cpu::detect();
+        assert!(!here.model.is_empty() && here.cores >= 1, "{here:?}");
+        if cfg!(target_arch = "x86_64") {
+            assert!(["AVX-512", "AVX2", "SSE (no AVX2)"].contains(&here.vector.as_str()));
+        }
+    }
 
     #[test]
     fn median_of_odd_and_even() {
