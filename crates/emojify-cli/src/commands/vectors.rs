@@ -68,6 +68,17 @@ pub enum VectorsCommand {
         #[arg(required = true)]
         pairs: Vec<String>,
     },
+    /// Write the vectors of only the words in some text files (`.emjv`): what a run on those
+    /// files looks up, small enough to carry where the registry cannot be reached (a GPU
+    /// machine, benches/gpu/). Each line (commas as spaces) is read as it is and normalized.
+    Subset {
+        /// Text files (data sets) whose words to keep.
+        #[arg(long, required = true, num_args = 1..)]
+        words_from: Vec<PathBuf>,
+        /// Output `.emjv` file; point a config's `[embedding] source` at it.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Write a debiased copy: neutralize every non-definitional word, equalize the pairs.
     Debias {
         #[arg(long, default_value = "woman-man")]
@@ -311,6 +322,53 @@ pub fn debias(v: &WordVectors, args: &DebiasArgs) -> anyhow::Result<Report> {
     })
 }
 
+/// The vectors of the words in `files` (each line tokenized raw and normalized), written to
+/// `out` as an `.emjv` cache; a word without a vector is left out, as a run would skip it.
+pub fn subset(v: &WordVectors, files: &[PathBuf], out: &Path) -> anyhow::Result<Report> {
+    anyhow::ensure!(
+        out.extension().is_some_and(|e| e == "emjv"),
+        "--out {} must end in .emjv so a config's `[embedding] source` reads it back",
+        out.display()
+    );
+    let e = v.embeddings();
+    let mut words = std::collections::BTreeSet::new();
+    for file in files {
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        // A CSV's fields are its words too: "sentence,label" must give the sentence's last word.
+        for line in text.lines().map(|l| l.replace(',', " ")) {
+            let line = line.as_str();
+            let normalized = emojify_data::normalize::normalize_text(line);
+            words.extend(emojify_data::tokenize(line));
+            words.extend(emojify_data::tokenize(&normalized));
+        }
+    }
+    let kept: Vec<String> = words
+        .into_iter()
+        .filter(|w| e.word_vector(w).is_some())
+        .collect();
+    let rows: Vec<f32> = kept
+        .iter()
+        .flat_map(|w| e.word_vector(w).unwrap_or_default().iter().copied())
+        .collect();
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let source = format!(
+        "{} words of {} ({})",
+        kept.len(),
+        e.source,
+        names.join(", ")
+    );
+    let identity = format!("{}\n{}", e.sha256, kept.join("\n"));
+    let sha = emojify_data::hash::sha256_hex(identity.as_bytes());
+    let sub = Embeddings::from_rows(kept.clone(), &rows, e.dim, source.clone(), sha);
+    sub.write_cache(out)
+        .with_context(|| format!("writing {}", out.display()))?;
+    Ok(Report {
+        text: format!("{} words × {} dims → {}", kept.len(), e.dim, out.display()),
+        json: json!({ "out": out, "words": kept.len(), "dim": e.dim, "source": source }),
+    })
+}
+
 pub fn run(args: VectorsArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let vecs = load(&args.embedding, args.data_dir.as_deref())?;
@@ -322,6 +380,7 @@ pub fn run(args: VectorsArgs) -> anyhow::Result<()> {
         VectorsCommand::Bias { axis, words } => bias(&vecs, axis, words)?,
         VectorsCommand::Neutralize { axis, words } => neutralize_words(&vecs, axis, words)?,
         VectorsCommand::Equalize { axis, pairs } => equalize_pairs(&vecs, axis, pairs)?,
+        VectorsCommand::Subset { words_from, out } => subset(&vecs, words_from, out)?,
         VectorsCommand::Debias {
             axis,
             equalize_pairs,
