@@ -60,15 +60,20 @@ fn the_gpu_script_runs_every_step_and_writes_its_tables() {
     std::fs::write(pack.join("emojify_v2.toml"), config).expect("config written");
 
     let out = tmp.path().join("out");
-    let status = std::process::Command::new("bash")
+    let run = std::process::Command::new("bash")
         .arg(root.join("benches/gpu/run.sh"))
         .env("EMOJIFY_GPU_PACK", &pack)
         .env("EMOJIFY_GPU_SIZE", "ci")
         .env("OUT", &out)
-        .status()
+        .output()
         .expect("bash runs");
     let md = std::fs::read_to_string(out.join("gpu-bench.md")).unwrap_or_default();
-    assert!(status.success(), "run.sh failed ({status}):\n{md}");
+    assert!(
+        run.status.success(),
+        "run.sh failed ({}):\n{}\n{md}",
+        run.status,
+        String::from_utf8_lossy(&run.stdout)
+    );
     let json: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("gpu-bench.json")).expect("gpu-bench.json"),
     )
