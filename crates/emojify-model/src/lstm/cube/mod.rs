@@ -25,7 +25,6 @@ use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::ops::numeric::empty_device_dtype;
 use burn_cubecl::tensor::CubeTensor;
-use cubecl::calculate_cube_count_elemwise;
 use cubecl::prelude::{CubeCount, CubeDim};
 
 use crate::lstm::op::{LstmLayer, LstmSaved, RowIndex, input_dims};
@@ -363,11 +362,46 @@ fn forward_persistent(run: Forward<'_>, (threads, tiling, cubes): (u32, Tiling, 
     };
 }
 
-/// Elementwise launch shape for `n` threads: CubeCL spreads the cubes over more than one axis
-/// past a runtime's per-axis limit (65,535 workgroups on WebGPU), so huge batches still launch.
-fn elementwise(like: &CubeTensor, n: usize) -> (CubeCount, CubeDim) {
+/// The most cubes put on one dispatch axis, whatever the adapter advertises: WebGPU's guarantee,
+/// and what NVIDIA's Vulkan driver runs although it advertises more (cubecl PR #1388, not in
+/// cubecl 0.11.3, whose own spreading trusts the adapter). Tests lower it to reach the spread
+/// launches with small tensors.
+const MAX_CUBES_PER_AXIS: usize = 65_535;
+static CUBES_PER_AXIS: AtomicUsize = AtomicUsize::new(MAX_CUBES_PER_AXIS);
+/// Elementwise launches that took more than one axis (tests read it).
+static SPREAD_LAUNCHES: AtomicUsize = AtomicUsize::new(0);
+
+/// Lowers (or restores) the per-axis cap of the elementwise launches, to test the spread ones.
+#[cfg(test)]
+fn set_cubes_per_axis(max: usize) {
+    CUBES_PER_AXIS.store(max.clamp(1, MAX_CUBES_PER_AXIS), Ordering::Relaxed);
+}
+
+/// `cubes` cubes on as few dispatch axes as a cap of `max` per axis allows (kernels index by
+/// `ABSOLUTE_POS`, which counts across the axes, and bound-check the extra cubes).
+fn spread(cubes: usize, max: usize) -> CubeCount {
+    let axis = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    if cubes <= max {
+        CubeCount::Static(axis(cubes.max(1)), 1, 1)
+    } else if cubes.div_ceil(max) <= max {
+        CubeCount::Static(axis(max), axis(cubes.div_ceil(max)), 1)
+    } else {
+        CubeCount::Static(axis(max), axis(max), axis(cubes.div_ceil(max * max)))
+    }
+}
+
+/// Elementwise launch shape for `n` threads: spread over more than one axis past
+/// [`MAX_CUBES_PER_AXIS`] cubes, so huge batches launch on every adapter.
+fn elementwise(n: usize) -> (CubeCount, CubeDim) {
     let dim = CubeDim::new_1d(CUBE_THREADS as u32);
-    (calculate_cube_count_elemwise(&like.client, n, dim), dim)
+    let (cubes, max) = (
+        n.div_ceil(CUBE_THREADS),
+        CUBES_PER_AXIS.load(Ordering::Relaxed),
+    );
+    if cubes > max {
+        SPREAD_LAUNCHES.fetch_add(1, Ordering::Relaxed);
+    }
+    (spread(cubes, max), dim)
 }
 
 fn forward_per_step(run: Forward<'_>) {
@@ -384,7 +418,7 @@ fn forward_per_step(run: Forward<'_>) {
     let client = xw.client.clone();
     let c_state = empty(xw, &[d.batch, d.hidden]);
     let mut h_prev: Option<CubeTensor> = None;
-    let (count, dim) = elementwise(xw, d.batch * d.hidden);
+    let (count, dim) = elementwise(d.batch * d.hidden);
     for t in 0..d.steps {
         // At t = 0 the state is zero and the kernel reads no product: any tensor stands in.
         let rec = match &h_prev {
@@ -540,7 +574,7 @@ fn backward_per_step(
 ) {
     let dc_state = empty(d_hs, &[d.batch, d.hidden]);
     let mut dz_next: Option<CubeTensor> = None;
-    let (count, dim) = elementwise(d_hs, d.batch * d.hidden);
+    let (count, dim) = elementwise(d.batch * d.hidden);
     for t in (0..d.steps).rev() {
         // At the last step nothing comes back from the future: any tensor stands in.
         let rec = match &dz_next {

@@ -9,7 +9,7 @@ use burn::prelude::*;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use super::{Design, kernel_launches, set_design};
+use super::{Design, SPREAD_LAUNCHES, kernel_launches, set_cubes_per_axis, set_design, spread};
 use crate::lstm::op::{LstmLayer, RowIndex};
 
 /// wgpu's runtime starts once per process; every test shares the device.
@@ -282,6 +282,42 @@ fn persistent_launches_fit_the_portable_limits() {
     // Never more threads than a WebGPU workgroup holds.
     let (threads, _, _) = persistent_shape(4000, 1, 1, FORWARD_TILING).expect("fits");
     assert_eq!(threads, 256);
+}
+
+/// Elementwise launches never put more than 65,535 cubes on an axis, whatever the adapter
+/// advertises; under a lowered cap (simulating a stricter driver with small tensors) the spread
+/// launches give the CPU kernel's results. The cap is process-wide: other tests running beside
+/// this one spread too, and must agree with the CPU all the same.
+#[test]
+fn spread_launches_respect_the_cube_cap_and_match_the_cpu_kernel() {
+    use cubecl::prelude::CubeCount;
+    let count = |c: CubeCount| match c {
+        CubeCount::Static(x, y, z) => (x, y, z),
+        CubeCount::Dynamic(_) => panic!("static counts only"),
+    };
+    assert_eq!(count(spread(65_535, 65_535)), (65_535, 1, 1));
+    assert_eq!(count(spread(65_536, 65_535)), (65_535, 2, 1));
+    assert_eq!(count(spread(100, 10)), (10, 10, 1));
+    assert_eq!(count(spread(100, 7)), (7, 7, 3));
+    assert_eq!(count(spread(100, 3)), (3, 3, 12));
+    set_cubes_per_axis(2);
+    // batch · hidden = 70 · 130 threads: 36 cubes, on 2 × 2 × 9 under the cap; a batch of 70
+    // runs the per-step design, whose cell kernels are the elementwise launches.
+    let case = Case {
+        steps: 4,
+        batch: 70,
+        input: 20,
+        hidden: 130,
+        rows: Some(30),
+    };
+    let spread_before = SPREAD_LAUNCHES.load(std::sync::atomic::Ordering::Relaxed);
+    check(case, Upstream::Dropout, true, 7);
+    set_cubes_per_axis(usize::MAX);
+    let spread_after = SPREAD_LAUNCHES.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        spread_after > spread_before,
+        "the cell kernels took several axes"
+    );
 }
 
 /// The kernels read rows by id without bounds checks, so a bad index stops before any launch.
