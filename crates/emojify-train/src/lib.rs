@@ -5,7 +5,8 @@
 //! from it).
 //!
 //! Folders by stage; a stage imports only the stages below it (and the foundation), never one
-//! above (`../shared/tools/module-cycles` checks that no two files import each other):
+//! above (`../shared/tools/module-cycles` checks that no two files import each other,
+//! `tests/stages.rs` that no import points up):
 //!
 //! ```text
 //! experiments   cv, sweep, bench                                  ─┐
