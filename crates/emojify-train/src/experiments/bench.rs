@@ -148,7 +148,8 @@ pub struct Cpu {
     /// `cpu family` and `model` from `/proc/cpuinfo` (x86), when known.
     pub family: Option<u32>,
     pub model_number: Option<u32>,
-    /// The widest vector extension the kernels can use here: AVX-512, AVX2, SSE (x86), NEON.
+    /// The widest vector extension our CPU kernels dispatch to here: AVX-512, AVX2 (with FMA),
+    /// SSE (x86), NEON.
     pub vector: String,
     /// Logical cores the machine offers (a bench may use fewer: its `threads`).
     pub cores: usize,
@@ -163,7 +164,7 @@ impl Cpu {
             model: model.unwrap_or_else(|| std::env::consts::ARCH.to_string()),
             family,
             model_number,
-            vector: vector_extension().to_string(),
+            vector: emojify_model::lstm::cpu::vector_extension().to_string(),
             cores: std::thread::available_parallelism().map_or(0, usize::from),
         }
     }
@@ -194,28 +195,6 @@ fn parse_cpuinfo(text: &str) -> (Option<String>, Option<u32>, Option<u32>) {
         field("cpu family").and_then(|v| v.parse().ok()),
         field("model").and_then(|v| v.parse().ok()),
     )
-}
-
-/// The widest SIMD extension detected at run time (what `gemm` and our kernels dispatch on).
-fn vector_extension() -> &'static str {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            "AVX-512"
-        } else if std::arch::is_x86_feature_detected!("avx2") {
-            "AVX2"
-        } else {
-            "SSE (no AVX2)"
-        }
-    }
-    #[cfg(target_arch = "aarch64")]
-    {
-        "NEON"
-    }
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    {
-        "unknown"
-    }
 }
 
 fn median(values: &mut [f64]) -> f64 {

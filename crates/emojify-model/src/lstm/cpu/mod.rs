@@ -22,6 +22,7 @@ mod tests;
 pub use backend::ReadBack;
 pub use backward::{backward, backward_indexed};
 pub use forward::{forward, forward_indexed};
+pub use simd::vector_extension;
 
 /// Sizes of one layer's run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -101,6 +101,27 @@ fn level() -> Level {
     })
 }
 
+/// The widest vector extension the element-wise steps dispatch to on this CPU, as a benchmark
+/// table names it (the same detection the kernels use, so the label is what ran).
+pub fn vector_extension() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        match level() {
+            Level::Avx512 => "AVX-512",
+            Level::Avx2 => "AVX2",
+            Level::Baseline => "SSE (no AVX2)",
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        "NEON"
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        "unknown"
+    }
+}
+
 /// The same bodies compiled for wider vectors.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
