@@ -322,14 +322,21 @@ pub fn debias(v: &WordVectors, args: &DebiasArgs) -> anyhow::Result<Report> {
     })
 }
 
-/// The vectors of the words in `files` (each line tokenized raw and normalized), written to
-/// `out` as an `.emjv` cache; a word without a vector is left out, as a run would skip it.
-pub fn subset(v: &WordVectors, files: &[PathBuf], out: &Path) -> anyhow::Result<Report> {
+/// Refuses an `--out` a config could not read back: `[embedding] source` reads `.emjv` as the
+/// binary cache and anything else as GloVe text.
+fn ensure_emjv(out: &Path) -> anyhow::Result<()> {
     anyhow::ensure!(
         out.extension().is_some_and(|e| e == "emjv"),
         "--out {} must end in .emjv so a config's `[embedding] source` reads it back",
         out.display()
     );
+    Ok(())
+}
+
+/// The vectors of the words in `files` (each line tokenized raw and normalized), written to
+/// `out` as an `.emjv` cache; a word without a vector is left out, as a run would skip it.
+pub fn subset(v: &WordVectors, files: &[PathBuf], out: &Path) -> anyhow::Result<Report> {
+    ensure_emjv(out)?;
     let e = v.embeddings();
     let mut words = std::collections::BTreeSet::new();
     for file in files {
@@ -343,14 +350,14 @@ pub fn subset(v: &WordVectors, files: &[PathBuf], out: &Path) -> anyhow::Result<
             words.extend(emojify_data::tokenize(&normalized));
         }
     }
-    let kept: Vec<String> = words
-        .into_iter()
-        .filter(|w| e.word_vector(w).is_some())
-        .collect();
-    let rows: Vec<f32> = kept
-        .iter()
-        .flat_map(|w| e.word_vector(w).unwrap_or_default().iter().copied())
-        .collect();
+    let mut kept = Vec::with_capacity(words.len());
+    let mut rows = Vec::with_capacity(words.len() * e.dim);
+    for word in words {
+        if let Some(vector) = e.word_vector(&word) {
+            rows.extend_from_slice(vector);
+            kept.push(word);
+        }
+    }
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     let source = format!(
         "{} words of {} ({})",
@@ -360,12 +367,13 @@ pub fn subset(v: &WordVectors, files: &[PathBuf], out: &Path) -> anyhow::Result<
     );
     let identity = format!("{}\n{}", e.sha256, kept.join("\n"));
     let sha = emojify_data::hash::sha256_hex(identity.as_bytes());
-    let sub = Embeddings::from_rows(kept.clone(), &rows, e.dim, source.clone(), sha);
+    let count = kept.len();
+    let sub = Embeddings::from_rows(kept, &rows, e.dim, source.clone(), sha);
     sub.write_cache(out)
         .with_context(|| format!("writing {}", out.display()))?;
     Ok(Report {
-        text: format!("{} words × {} dims → {}", kept.len(), e.dim, out.display()),
-        json: json!({ "out": out, "words": kept.len(), "dim": e.dim, "source": source }),
+        text: format!("{count} words × {} dims → {}", e.dim, out.display()),
+        json: json!({ "out": out, "words": count, "dim": e.dim, "source": source }),
     })
 }
 
@@ -387,12 +395,7 @@ pub fn run(args: VectorsArgs) -> anyhow::Result<()> {
             definitional,
             out,
         } => {
-            if out.extension().is_none_or(|e| e != "emjv") {
-                anyhow::bail!(
-                    "--out {} must end in .emjv so a config's `[embedding] source` reads it back",
-                    out.display()
-                );
-            }
+            ensure_emjv(out)?;
             debias(
                 &vecs,
                 &DebiasArgs {
