@@ -477,13 +477,14 @@ impl Session<'_> {
         let ensemble = Ensemble::new(first, members.into_iter().map(|m| m.model).collect());
         let train_probs = ensemble.probabilities(&i.train.encoded, &i.device)?;
         let test_probs = ensemble.probabilities(&i.test.encoded, &i.device)?;
+        let test_predicted = predicted(&test_probs);
         let summary = RunSummary {
             name: config.name.clone(),
             backend: config.backend.to_string(),
             seed: config.seed,
             epochs: config.train.epochs,
             train_accuracy: accuracy(&i.train.labels, &predicted(&train_probs)),
-            test_accuracy: accuracy(&i.test.labels, &predicted(&test_probs)),
+            test_accuracy: accuracy(&i.test.labels, &test_predicted),
             final_loss: metrics.last().map_or(0.0, |m| m.loss),
             seconds: metrics.iter().map(|m| m.seconds).sum::<f64>() + extra_seconds,
             trainable_params,
@@ -509,11 +510,7 @@ impl Session<'_> {
             .write(dir::PREDICTIONS_FILE, predictions.as_bytes())?;
         let json = serde_json::to_string_pretty(&summary)?;
         self.run.write(dir::SUMMARY_FILE, json.as_bytes())?;
-        let test_confusion = confusion(
-            &i.test.labels,
-            &predicted(&test_probs),
-            config.num_classes(),
-        );
+        let test_confusion = confusion(&i.test.labels, &test_predicted, config.num_classes());
         self.plots(metrics, &test_confusion);
         self.report.finished(&Finished {
             summary: &summary,
