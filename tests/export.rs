@@ -48,7 +48,7 @@ fn export_and_check_cases(
         export_dir.to_str().expect("utf-8 path"),
     ]);
     assert!(ok, "export failed: {stderr}");
-    let numeric = config.data.kind == emojify_train::config::DataKind::SequenceCsv;
+    let numeric = config.data.kind.numeric();
     let files: &[&str] = if numeric {
         &["model.safetensors", "model.onnx"]
     } else {
@@ -62,7 +62,19 @@ fn export_and_check_cases(
     let (_, test) = load_splits(&config, &embeddings, &Silent).expect("splits");
     assert_eq!(test.examples.len(), expected_cases);
     let predictor = Predictor::from_run(&run, None, &Silent).expect("run loads");
-    let texts: Vec<String> = test.examples.iter().map(|e| e.text.clone()).collect();
+    let texts: Vec<String> = if config.data.kind == emojify_train::config::DataKind::PixelsCsv {
+        // An image's row as `predict` takes it: the pixel values as the file holds them.
+        let max = f32::from(config.data.pixel_max);
+        let row = |v: &[f32]| -> Vec<String> {
+            v.iter().map(|p| (p * max).round().to_string()).collect()
+        };
+        test.encoded
+            .iter()
+            .map(|e| row(&e.values).join(","))
+            .collect()
+    } else {
+        test.examples.iter().map(|e| e.text.clone()).collect()
+    };
     let predictions = predictor.predict(&texts).expect("predict");
     let cases: Vec<serde_json::Value> = texts
         .iter()
@@ -251,4 +263,17 @@ fn other_tasks_export_to_pytorch_and_onnxruntime() {
     export_and_check_cases("shapes_mlp.toml", 3, 300, |_| {});
     // A trained embedding over the training vocabulary, last-token state.
     export_and_check_cases("sst2_lstm.toml", 1, 1821, |_| {});
+}
+
+#[test]
+fn cnn_exports_to_pytorch_and_onnxruntime() {
+    // Images: convolutions, pooling and the dense layer over channel-major features, on the
+    // 2,000 held-out digits.
+    export_and_check_cases("mnist_cnn.toml", 1, 2000, |_| {});
+    // One 28×28 kernel and no pooling (a `pools` list left out).
+    export_and_check_cases("mnist_cnn_28x28.toml", 1, 2000, |c| {
+        if let emojify_train::config::ModelConfig::Cnn { pools, .. } = &mut c.model {
+            pools.clear();
+        }
+    });
 }

@@ -56,6 +56,9 @@ fn sequence_csvish() -> impl Strategy<Value = Vec<u8>> {
             Just(b"circle,1,2,3\n".to_vec()),
             Just(b"square,1,NaN,inf\n".to_vec()),
             Just(b"square,1\n".to_vec()),
+            Just(b"class,1x1,1x2\n".to_vec()),
+            Just(b"triangle,255,0\n".to_vec()),
+            Just(b"square,7,300\n".to_vec()),
             Just(b"\n".to_vec()),
             prop::collection::vec(any::<u8>(), 0..12),
         ],
@@ -108,7 +111,8 @@ proptest! {
     fn sequence_csv_reader_never_panics_and_keeps_its_promises(data in sequence_csvish()) {
         let labels = ["square".to_string(), "triangle".to_string()];
         let lines = line_count(&data);
-        for kind in [StepKind::Numbers, StepKind::Tokens] {
+        let pixels = StepKind::Pixels { height: 1, width: 2, max: 255 };
+        for kind in [StepKind::Numbers, StepKind::Tokens, pixels] {
             for policy in [BadRowPolicy::Error, BadRowPolicy::Skip] {
                 if let Ok(csv) = parse_sequence_csv(&data, Path::new("p.csv"), kind, &labels, policy) {
                     for e in &csv.examples {
@@ -120,6 +124,10 @@ proptest! {
                                 prop_assert!(e.values.iter().all(|v| v.is_finite()));
                             }
                             StepKind::Tokens => prop_assert!(e.tokens.iter().all(|t| t != PAD)),
+                            StepKind::Pixels { .. } => {
+                                prop_assert_eq!(e.values.len(), 2);
+                                prop_assert!(e.values.iter().all(|v| (0.0..=1.0).contains(v)));
+                            }
                         }
                     }
                 }

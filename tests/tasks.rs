@@ -187,3 +187,126 @@ fn summary_and_bench_take_the_task_configs_unchanged() {
     .expect("json");
     assert!(json.to_string().contains("\"test_accuracy\":0."), "{json}");
 }
+
+/// The first `rows` digits of the public MNIST file, as a plain (not gzipped) pixel CSV in `dir`.
+fn mnist_sample(dir: &std::path::Path, rows: usize) -> std::path::PathBuf {
+    use std::io::Read;
+    let gz = std::fs::read(common::root().join("../shared/data/mnist/mnist_test.csv.gz"))
+        .expect("mnist file");
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(gz.as_slice())
+        .read_to_string(&mut text)
+        .expect("gzip");
+    let sample: Vec<&str> = text.lines().take(rows + 1).collect();
+    let file = dir.join("digits.csv");
+    std::fs::write(&file, sample.join("\n") + "\n").expect("write sample");
+    file
+}
+
+#[test]
+fn mnist_cnn_learns_digits_from_one_file_and_predicts_a_row_of_pixels() {
+    let out = tempfile::tempdir().expect("tmp");
+    let outcome = train(&common::config("mnist_cnn.toml", out.path()), &Silent).expect("trains");
+    assert_eq!(outcome.summary.trainable_params, 34_826);
+    // The target is a median over 5 seeds (docs/results.md); one seed clears 0.95.
+    assert!(
+        outcome.summary.test_accuracy >= 0.95,
+        "{:?}",
+        outcome.summary
+    );
+    let run = outcome.run_dir.path().to_path_buf();
+
+    // Which line went where: all 10,000 digits, 2,000 held out, each class about a fifth.
+    let holdout = std::fs::read_to_string(run.join("holdout.csv")).expect("holdout.csv");
+    let rows: Vec<Vec<&str>> = holdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 10_000);
+    assert_eq!(rows.iter().filter(|r| r[2] == "test").count(), 2_000);
+    for digit in ["0", "5", "9"] {
+        let all = rows.iter().filter(|r| r[1] == digit).count() as f64;
+        let held = rows
+            .iter()
+            .filter(|r| r[1] == digit && r[2] == "test")
+            .count() as f64;
+        assert!((held / all - 0.2).abs() < 0.002, "{digit}: {held} of {all}");
+    }
+    assert_eq!(rows[0][0], "2", "lines are the file's, header on line 1");
+
+    // `predict` takes a row of 784 pixel values as the file holds them (0–255).
+    let sample = mnist_sample(out.path(), 3);
+    let text = std::fs::read_to_string(&sample).expect("sample");
+    let (class, pixels) = text
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_once(','))
+        .expect("row");
+    let (ok, json, err) = emojify(&["predict", "--run", path(&run), "--json", pixels]);
+    assert!(ok, "{err}");
+    let parsed: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(parsed[0]["display"], class, "{json}");
+    let (ok, shown, err) = emojify(&["predict", "--run", path(&run), pixels]);
+    assert!(ok, "{err}");
+    assert!(shown.contains("… (784 numbers) → "), "{shown}");
+    for (bad, reason) in [
+        ("1,2,3".to_string(), "expected 784 numbers"),
+        (
+            pixels.replacen('0', "256", 1),
+            "pixel 1x1: 256 is outside 0–255",
+        ),
+    ] {
+        let (ok, _, err) = emojify(&["predict", "--run", path(&run), &bad]);
+        assert!(
+            !ok && err.contains(reason) && !err.contains("panicked"),
+            "{err}"
+        );
+    }
+
+    // The lab's point: a 1×1 kernel sees one pixel, and the network is clearly worse for it.
+    let narrow = train(&common::config("mnist_cnn_1x1.toml", out.path()), &Silent)
+        .expect("trains")
+        .summary;
+    assert!(
+        narrow.test_accuracy < outcome.summary.test_accuracy - 0.05,
+        "1×1 {} against 3×3 {}",
+        narrow.test_accuracy,
+        outcome.summary.test_accuracy
+    );
+}
+
+#[test]
+fn a_cnn_gives_the_same_answers_on_flex_ndarray_and_wgpu() {
+    use emojify_train::backend::{BackendKind, WgpuChoice};
+    use emojify_train::fit::model::build_model;
+    use emojify_train::fit::probabilities::probabilities;
+    use emojify_train::inputs::splits::load_data;
+
+    let out = tempfile::tempdir().expect("tmp");
+    let mut config = common::config("mnist_cnn.toml", out.path());
+    config.data.train = mnist_sample(out.path(), 300);
+    config.train.epochs = 3;
+    let (embeddings, train_split, _) = load_data(&config, &Silent).expect("data");
+    assert_eq!(train_split.examples.len(), 240);
+    let mut answers = Vec::new();
+    for backend in [BackendKind::Flex, BackendKind::Ndarray, BackendKind::Wgpu] {
+        // The same seed builds the same network everywhere: its untrained answers agree.
+        let device = backend.device(WgpuChoice::Default).expect("device");
+        let model = build_model(&config, &embeddings, &device);
+        let probs = probabilities(&model, &train_split.encoded[..64], &device).expect("forward");
+        answers.push(probs.concat());
+        // And each backend trains it (convolution and pooling backward included).
+        config.backend = backend;
+        let summary = train(&config, &Silent).expect("trains").summary;
+        assert!(summary.test_accuracy > 0.5, "{backend}: {summary:?}");
+    }
+    for (i, other) in answers.iter().enumerate().skip(1) {
+        let worst = answers[0]
+            .iter()
+            .zip(other)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-4, "backend {i} differs from flex by {worst}");
+    }
+}

@@ -1,7 +1,7 @@
 """Loads emojify's exports in the tools they are for and checks they answer as the Rust model did.
 
-- safetensors: rebuilt as a plain PyTorch module (nn.Embedding, nn.LSTM, nn.Linear) from the
-  config in the file's own metadata, loaded with load_state_dict(strict=True).
+- safetensors: rebuilt as a plain PyTorch module (nn.Embedding, nn.LSTM, nn.Conv2d, nn.Linear)
+  from the config in the file's own metadata, loaded with load_state_dict(strict=True).
 - ONNX: run by onnxruntime, input int64 token ids (or float values for numeric sequences),
   output probabilities.
 - vocab.txt: each case's tokens map to the ids the Rust side used.
@@ -92,6 +92,29 @@ class Mlp(nn.Module):
         return self.output(torch.relu(self.hidden(x)))
 
 
+class Cnn(nn.Module):
+    """Pixels (row-major, [batch, height*width, 1]) as a one-channel image -> (Conv2d + ReLU ->
+    MaxPool2d) per layer -> flatten -> linear."""
+
+    def __init__(self, height, width, channels, kernels, pools, features, classes):
+        super().__init__()
+        self.image = (height, width)
+        self.pools = pools or [1] * len(channels)
+        inputs = 1
+        for i, (c, k) in enumerate(zip(channels, kernels)):
+            setattr(self, f"conv{i + 1}", nn.Conv2d(inputs, c, k))
+            inputs = c
+        self.dense = nn.Linear(features, classes)
+
+    def forward(self, x):
+        x = x.reshape(-1, 1, *self.image)
+        for i, p in enumerate(self.pools):
+            x = torch.relu(getattr(self, f"conv{i + 1}")(x))
+            if p > 1:
+                x = nn.functional.max_pool2d(x, p)
+        return self.dense(x.flatten(1))
+
+
 def fail(message):
     print(f"FAIL: {message}", file=sys.stderr)
     sys.exit(1)
@@ -108,6 +131,17 @@ def torch_model(path):
     model_cfg = config["model"]
     if model_cfg["kind"] == "mean-embedding":
         model = EmojifierV1(rows, dim, classes)
+    elif model_cfg["kind"] == "cnn":
+        data = config["data"]
+        model = Cnn(
+            data["height"],
+            data["width"],
+            model_cfg["channels"],
+            model_cfg["kernels"],
+            model_cfg.get("pools", []),
+            state["dense.weight"].shape[1],
+            classes,
+        )
     elif model_cfg["kind"] == "mlp":
         steps = int(meta["emojify.max_len"])
         model = Mlp(rows, dim, steps, model_cfg.get("hidden", 64), classes)

@@ -11,6 +11,7 @@ pub mod embeddings;
 pub mod error;
 pub mod fetch;
 pub mod hash;
+pub mod holdout;
 pub mod normalize;
 pub mod observe;
 pub mod paths;
@@ -26,6 +27,7 @@ pub use dataset::{
 };
 pub use embeddings::Embeddings;
 pub use error::DataError;
+pub use holdout::{Holdout, stratified_split};
 pub use observe::{Event, Observer, Silent};
 pub use paths::DataDir;
 pub use sentences::split_sentences;

@@ -1,6 +1,6 @@
 //! Readers for `class,0,…,N` CSVs with a header, optionally gzip-compressed: a class name, then
-//! one fixed-length sequence per row — numbers (the shapes task) or pre-tokenised words padded
-//! with `PAD` (SST-2).
+//! one fixed-length sequence per row — numbers (the shapes task), pre-tokenised words padded
+//! with `PAD` (SST-2), or an image's pixels in row-major order under `class,1x1,…,HxW` (MNIST).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -15,6 +15,14 @@ pub enum StepKind {
     Numbers,
     /// A token; `PAD` marks padding and is dropped.
     Tokens,
+    /// One pixel of a `height × width` image, from 0 to `max`, scaled to [0, 1]. The header
+    /// must name the pixels `1x1,1x2,…` (row x column, 1-based, row-major), so a file of another
+    /// size or layout is refused before any row is read.
+    Pixels {
+        height: usize,
+        width: usize,
+        max: u16,
+    },
 }
 
 /// The padding token of pre-tokenised files.
@@ -72,7 +80,10 @@ pub fn parse_sequence_csv(
     let mut header_error: Option<(u64, String)> = None;
     let parsed = parse_records(bytes, path, policy, |record, line| {
         let Some(columns) = columns else {
-            match check_header(record) {
+            if header_error.is_some() {
+                return Ok(None); // the first line was the header, and it was refused
+            }
+            match check_header(record, kind) {
                 Ok(n) => columns = Some(n),
                 Err(reason) => header_error = Some((line, reason)),
             }
@@ -111,10 +122,30 @@ pub fn parse_sequence_csv(
     })
 }
 
-fn check_header(record: &csv::ByteRecord) -> Result<usize, String> {
+fn check_header(record: &csv::ByteRecord, kind: StepKind) -> Result<usize, String> {
     let first = record.get(0).and_then(|f| std::str::from_utf8(f).ok());
     if first.map(str::trim) != Some("class") || record.len() < 2 {
         return Err("expected a header `class,0,1,…` naming the class column and the steps".into());
+    }
+    if let StepKind::Pixels { height, width, .. } = kind {
+        let pixels = record.len() - 1;
+        if pixels != height * width {
+            return Err(format!(
+                "the header names {pixels} pixels; the config's {height}×{width} image has {}",
+                height * width
+            ));
+        }
+        for (i, field) in record.iter().skip(1).enumerate() {
+            let expected = format!("{}x{}", i / width + 1, i % width + 1);
+            if field.trim_ascii() != expected.as_bytes() {
+                return Err(format!(
+                    "header column {} is `{}`, expected `{expected}` (pixels named row x \
+                     column, row-major)",
+                    i + 1,
+                    String::from_utf8_lossy(field)
+                ));
+            }
+        }
     }
     Ok(record.len())
 }
@@ -164,6 +195,18 @@ fn parse_row(
                 if text != PAD && !text.is_empty() {
                     tokens.push(text.to_string());
                 }
+            }
+            StepKind::Pixels { width, max, .. } => {
+                let pixel = i - 1;
+                let at = || format!("pixel {}x{}", pixel / width + 1, pixel % width + 1);
+                let v: f32 = text
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("{}: `{text}` is not a number", at()))?;
+                if !(0.0..=f32::from(max)).contains(&v) {
+                    return Err(format!("{}: `{text}` is outside 0–{max}", at()));
+                }
+                values.push(v / f32::from(max));
             }
         }
     }
@@ -254,6 +297,60 @@ mod tests {
         }
         let err = parse("class,0,1\n", StepKind::Numbers).expect_err("no rows");
         assert!(err.to_string().contains("no rows"), "{err}");
+    }
+
+    fn pixels(height: usize, width: usize) -> StepKind {
+        StepKind::Pixels {
+            height,
+            width,
+            max: 255,
+        }
+    }
+
+    #[test]
+    fn pixels_are_scaled_and_their_header_and_range_checked() {
+        let d = parse("class,1x1,1x2,2x1,2x2\nsquare,0,255,51,102\n", pixels(2, 2)).expect("valid");
+        assert_eq!(d.steps, 4);
+        assert_eq!(d.examples[0].values, [0.0, 1.0, 0.2, 0.4]);
+        let cases: [(&str, StepKind, &str); 4] = [
+            (
+                "class,1x1,1x2\nsquare,0,0\n",
+                pixels(2, 2),
+                "x.csv:1: the header names 2 pixels; the config's 2×2 image has 4",
+            ),
+            (
+                "class,1x1,2x1,1x2,2x2\nsquare,0,0,0,0\n",
+                pixels(2, 2),
+                "x.csv:1: header column 2 is `2x1`, expected `1x2`",
+            ),
+            (
+                "class,1x1,1x2,2x1,2x2\nsquare,0,0,256,0\n",
+                pixels(2, 2),
+                "x.csv:2: pixel 2x1: `256` is outside 0–255",
+            ),
+            (
+                "class,1x1,1x2,2x1,2x2\nsquare,0,0,0,-1\n",
+                pixels(2, 2),
+                "x.csv:2: pixel 2x2: `-1` is outside 0–255",
+            ),
+        ];
+        for (text, kind, reason) in cases {
+            let err = parse(text, kind).expect_err(reason).to_string();
+            assert!(err.starts_with(reason), "{err}");
+        }
+        // A row with a bad pixel is skipped under `bad_rows = "skip"`, named with its line.
+        let d = parse_sequence_csv(
+            b"class,1x1\nsquare,300\ntriangle,3\n",
+            Path::new("x.csv"),
+            pixels(1, 1),
+            &labels(),
+            BadRowPolicy::Skip,
+        )
+        .expect("one good row");
+        assert_eq!(
+            (d.examples.len(), d.skipped.len(), d.skipped[0].line),
+            (1, 1, 2)
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! crate never reads files.
 
 pub mod average;
+pub mod cnn;
 pub mod dropout;
 pub mod init;
 pub mod input;
@@ -16,6 +17,7 @@ pub mod summary;
 use burn::prelude::*;
 use rand::rngs::StdRng;
 
+pub use cnn::{CnnClassifier, CnnConfig};
 pub use input::{Input, InputLayer, SeqBatch};
 pub use lstm_classifier::{LstmClassifier, LstmClassifierConfig, StateChoice};
 pub use mean_embedding::{MeanEmbeddingClassifier, MeanEmbeddingConfig};
@@ -39,6 +41,7 @@ pub enum Classifier {
     MeanEmbedding(MeanEmbeddingClassifier),
     Lstm(LstmClassifier),
     Mlp(MlpClassifier),
+    Cnn(CnnClassifier),
 }
 
 impl Classifier {
@@ -57,6 +60,7 @@ impl Classifier {
             Classifier::MeanEmbedding(m) => m.forward_input(&batch.input),
             Classifier::Lstm(m) => m.forward(batch, rng),
             Classifier::Mlp(m) => m.forward(batch, rng),
+            Classifier::Cnn(m) => m.forward(batch, rng),
         }
     }
 
@@ -66,6 +70,7 @@ impl Classifier {
             Classifier::MeanEmbedding(m) => m.summary(max_len),
             Classifier::Lstm(m) => m.summary(max_len),
             Classifier::Mlp(m) => m.summary(max_len),
+            Classifier::Cnn(m) => m.summary(),
         }
     }
 

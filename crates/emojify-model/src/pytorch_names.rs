@@ -39,6 +39,11 @@ pub enum ParamError {
     Read { name: String, reason: String },
 }
 
+/// Name of the `index`-th (0-based) convolution: `conv1`, `conv2`, …
+pub fn conv_name(index: usize) -> String {
+    format!("conv{}", index + 1)
+}
+
 /// Name of the `index`-th (0-based) LSTM layer: `lstm1`, `lstm2`, …
 pub fn lstm_name(index: usize) -> String {
     format!("lstm{}", index + 1)
@@ -51,6 +56,7 @@ impl Classifier {
             Classifier::MeanEmbedding(m) => (Some(&mut m.embedding), false),
             Classifier::Lstm(m) => (m.embedding.as_mut(), m.embedding_trainable),
             Classifier::Mlp(m) => (m.embedding.as_mut(), m.embedding_trainable),
+            Classifier::Cnn(_) => (None, false),
         }
     }
 
@@ -80,6 +86,20 @@ impl Classifier {
                 out.extend(linear_to_pytorch("hidden", &m.hidden)?);
                 out.extend(linear_to_pytorch("output", &m.output)?);
                 (m.embedding.as_ref(), m.embedding_trainable)
+            }
+            Classifier::Cnn(m) => {
+                for (i, conv) in m.convs.iter().enumerate() {
+                    let weight = conv.weight.val();
+                    let shape = weight.dims().to_vec();
+                    out.push(named(&format!("{}.weight", conv_name(i)), shape, weight)?);
+                    if let Some(bias) = &conv.bias {
+                        let bias = bias.val();
+                        let shape = bias.dims().to_vec();
+                        out.push(named(&format!("{}.bias", conv_name(i)), shape, bias)?);
+                    }
+                }
+                out.extend(linear_to_pytorch("dense", &m.dense)?);
+                (None, false)
             }
         };
         if let Some(embedding) = embedding.filter(|_| with_embedding || trainable) {
@@ -135,6 +155,24 @@ impl Classifier {
             Classifier::Mlp(m) => {
                 m.hidden = linear("hidden", &m.hidden)?;
                 m.output = linear("output", &m.output)?;
+            }
+            Classifier::Cnn(m) => {
+                m.dense = linear("dense", &m.dense)?;
+                for (i, conv) in m.convs.iter_mut().enumerate() {
+                    // Same layout in both: `[out, in, kh, kw]`.
+                    let device = conv.weight.device();
+                    let dims = conv.weight.dims();
+                    let name = format!("{}.weight", conv_name(i));
+                    let w = get(tensors, &name, &dims)?;
+                    conv.weight = Param::from_tensor(Tensor::from_data(
+                        TensorData::new(w.values.clone(), dims),
+                        &device,
+                    ));
+                    let bias = format!("{}.bias", conv_name(i));
+                    let b = get(tensors, &bias, &[dims[0]])?;
+                    conv.bias = Some(vector(b.values.clone(), &device));
+                    expected.extend([name, bias]);
+                }
             }
         }
         if let (Some(embedding), trainable) = self.embedding_mut() {
@@ -344,7 +382,8 @@ fn lstm_from_pytorch(
 mod tests {
     use super::*;
     use crate::{
-        Input, InputLayer, LstmClassifierConfig, MeanEmbeddingConfig, MlpConfig, SeqBatch,
+        CnnConfig, Input, InputLayer, LstmClassifierConfig, MeanEmbeddingConfig, MlpConfig,
+        SeqBatch,
     };
 
     fn models(device: &Device) -> Vec<Classifier> {
@@ -379,6 +418,16 @@ mod tests {
                     .with_state(crate::StateChoice::Attention)
                     .init(InputLayer::frozen(embedding()), 6, device),
             ),
+            // The ids read as the pixels of a 1×3 image; biases of 1 keep ReLU from zeroing all.
+            Classifier::Cnn({
+                let mut m =
+                    CnnConfig::new(3, 1, 3, vec![2, 4], vec![1, 1], vec![1, 1]).init(7, device);
+                for conv in &mut m.convs {
+                    let [out, ..] = conv.weight.dims();
+                    conv.bias = Some(Param::from_tensor(Tensor::ones([out], device)));
+                }
+                m
+            }),
         ]
     }
 
@@ -397,8 +446,8 @@ mod tests {
     #[test]
     fn pytorch_names_and_shapes() {
         let device = Device::flex();
-        let [v1, v2, _, mlp, bidirectional] =
-            <[Classifier; 5]>::try_from(models(&device)).expect("models");
+        let [v1, v2, _, mlp, bidirectional, cnn] =
+            <[Classifier; 6]>::try_from(models(&device)).expect("models");
         let shapes = |m: &Classifier, e| -> Vec<(String, Vec<usize>)> {
             m.to_pytorch(e)
                 .expect("export")
@@ -452,6 +501,18 @@ mod tests {
                 s("output.bias", &[3]),
             ]
         );
+        // `nn.Conv2d`'s `[out, in, kh, kw]`; the dense layer reads 4 channels × 1×3 pixels.
+        assert_eq!(
+            shapes(&cnn, true),
+            vec![
+                s("conv1.weight", &[2, 1, 1, 1]),
+                s("conv1.bias", &[2]),
+                s("conv2.weight", &[4, 2, 1, 1]),
+                s("conv2.bias", &[4]),
+                s("dense.weight", &[3, 12]),
+                s("dense.bias", &[3]),
+            ]
+        );
     }
 
     #[test]
@@ -480,6 +541,10 @@ mod tests {
                 Classifier::Mlp(mut m) => {
                     m.output.weight = Param::from_tensor(m.output.weight.val() * 2.0);
                     Classifier::Mlp(m)
+                }
+                Classifier::Cnn(mut m) => {
+                    m.convs[1].weight = Param::from_tensor(m.convs[1].weight.val() * 2.0);
+                    Classifier::Cnn(m)
                 }
             }),
         ) {

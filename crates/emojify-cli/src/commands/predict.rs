@@ -77,7 +77,22 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
         } else {
             format!("  ({})", notes.join("; "))
         };
-        println!("{} → {}{notes}", p.text, top.join("  "));
+        println!(
+            "{} → {}{notes}",
+            shown(&predictor.config, &p.text),
+            top.join("  ")
+        );
     }
     Ok(())
+}
+
+/// The input as the table shows it: a row of hundreds of numbers (an image's pixels) shortened
+/// to its start and its count.
+fn shown(config: &emojify_train::config::RunConfig, text: &str) -> String {
+    const WIDTH: usize = 48;
+    if !config.data.kind.numeric() || text.chars().count() <= WIDTH {
+        return text.to_string();
+    }
+    let start: String = text.chars().take(WIDTH).collect();
+    format!("{start}… ({} numbers)", config.data.max_len)
 }

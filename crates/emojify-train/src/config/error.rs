@@ -46,7 +46,7 @@ impl<'a> Fail<'a> {
 }
 
 /// 1-based line of `key` inside `[table]` (or at top level), found by scanning the text.
-fn line_of(text: &str, table: Option<&str>, key: &str) -> Option<usize> {
+pub(super) fn line_of(text: &str, table: Option<&str>, key: &str) -> Option<usize> {
     let mut current: Option<String> = None;
     for (i, line) in text.lines().enumerate() {
         let l = line.trim();

@@ -77,10 +77,12 @@ impl RunConfig {
 
     /// Parses and validates config text; `file` is only used in messages.
     pub fn parse(text: &str, file: &Path) -> Result<Self, ConfigError> {
-        let config: RunConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let mut config: RunConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
             file: file.to_path_buf(),
             message: e.to_string().trim_end().to_string(),
         })?;
+        let written = error::line_of(text, Some("data"), "max_len").is_some();
+        config.data.settle_max_len(written);
         config.validate(text, file)?;
         Ok(config)
     }
@@ -169,29 +171,43 @@ impl RunConfig {
                     .into(),
             ));
         }
+        if let ModelConfig::Cnn { .. } = &self.model {
+            let (Some(height), Some(width)) = (self.data.height, self.data.width) else {
+                return Err(fail(
+                    "model",
+                    "kind",
+                    "cnn convolves images: needs `data.kind = \"pixels-csv\"` with its height \
+                     and width"
+                        .into(),
+                ));
+            };
+            if let Err(reason) = self.model.cnn_output(height, width) {
+                return Err(fail("model", "kernels", reason));
+            }
+        }
         match kind {
             DataKind::Emojiset if e.is_none() => Err(fail(
                 "embedding",
                 "source",
                 "`none` has no words to look sentences up in; name a GloVe source".into(),
             )),
-            DataKind::SequenceCsv if !e.is_none() => Err(fail(
+            DataKind::SequenceCsv | DataKind::PixelsCsv if !e.is_none() => Err(fail(
                 "embedding",
                 "source",
-                "must be \"none\": numeric sequences are fed to the model as they are".into(),
+                "must be \"none\": numbers are fed to the model as they are".into(),
             )),
             DataKind::TokensCsv if !oov_token => Err(fail(
                 "data",
                 "oov",
                 "must be \"oov-token\" for tokens-csv (unseen words become the `OOV` token)".into(),
             )),
-            DataKind::Emojiset | DataKind::SequenceCsv if oov_token => Err(fail(
+            DataKind::Emojiset | DataKind::SequenceCsv | DataKind::PixelsCsv if oov_token => Err(fail(
                 "data",
                 "oov",
                 "`oov-token` needs a vocabulary with an `OOV` token (tokens-csv); use skip or unk"
                     .into(),
             )),
-            DataKind::SequenceCsv | DataKind::TokensCsv
+            DataKind::SequenceCsv | DataKind::TokensCsv | DataKind::PixelsCsv
                 if matches!(self.model, ModelConfig::MeanEmbedding {}) =>
             {
                 Err(fail(
@@ -340,6 +356,108 @@ batch_size = 1
         .expect_err("no epochs")
         .to_string();
         assert!(msg.contains("`pretrain.epochs`"), "{msg}");
+    }
+
+    const CNN: &str = r#"
+name = "t"
+[data]
+kind = "pixels-csv"
+train = "mnist/mnist_test.csv.gz"
+split = 0.8
+height = 28
+width = 28
+labels = ["a", "b"]
+[embedding]
+source = "none"
+[model]
+kind = "cnn"
+channels = [32, 64]
+kernels = [3, 3]
+pools = [2, 2]
+[train]
+optimizer = "adam"
+learning_rate = 0.001
+epochs = 2
+batch_size = 20
+"#;
+
+    #[test]
+    fn images_get_their_pixel_count_and_a_cnn_that_fits_them() {
+        let c = parse(CNN).expect("valid");
+        assert_eq!(c.data.max_len, 784);
+        assert_eq!(c.model.cnn_output(28, 28), Ok(Some([5, 5, 64])));
+        let again = parse(&c.to_toml()).expect("round trip");
+        assert_eq!(again.to_toml(), c.to_toml());
+        // 28 → 26 → 13 → 11 → 5; one more 5×5 kernel leaves 1×1, which a 2×2 pool cannot take.
+        let deep = CNN
+            .replace("[32, 64]", "[32, 64, 8]")
+            .replace("[3, 3]", "[3, 3, 5]")
+            .replace("[2, 2]", "[2, 2, 2]");
+        let msg = parse(&deep).expect_err("too deep").to_string();
+        assert!(
+            msg.contains("run.toml:15: `model.kernels` [2]: pooling 2×2 does not fit the 1×1"),
+            "{msg}"
+        );
+        for (from, to, message) in [
+            ("split = 0.8", "", "run.toml:0: `data.test` is missing"),
+            (
+                "split = 0.8",
+                "split = 0.8\ntest = \"x.csv\"",
+                "run.toml:6: `data.split` holds the test rows out",
+            ),
+            (
+                "split = 0.8",
+                "split = 1.0",
+                "`data.split` is the share of rows kept",
+            ),
+            ("height = 28", "", "`data.height` is needed by pixels-csv"),
+            (
+                "height = 28",
+                "height = 28\nmax_len = 100",
+                "run.toml:8: `data.max_len` is the pixel count for images: 28×28 = 784",
+            ),
+            (
+                "kind = \"pixels-csv\"",
+                "kind = \"sequence-csv\"",
+                "`data.height` is for images",
+            ),
+            (
+                "[3, 3]",
+                "[3]",
+                "`model.kernels` needs one kernel size per convolution",
+            ),
+            (
+                "[2, 2]",
+                "[2]",
+                "`model.pools` needs one pooling size per convolution",
+            ),
+            (
+                "[32, 64]",
+                "[32, 0]",
+                "`model.channels` must all be at least 1",
+            ),
+            (
+                "[3, 3]",
+                "[3, 30]",
+                "`model.kernels` [1] = 30 is larger than the 13×13 input",
+            ),
+            (
+                "source = \"none\"",
+                "",
+                "`embedding.source` must be \"none\"",
+            ),
+        ] {
+            let msg = parse(&CNN.replacen(from, to, 1))
+                .expect_err(message)
+                .to_string();
+            assert!(msg.contains(message), "{from} → {to}: {msg}");
+        }
+        let lstm_on_words = V1.replace(
+            "kind = \"mean-embedding\"",
+            "kind = \"cnn\"\nchannels = [4]\nkernels = [3]",
+        );
+        let msg = parse(&lstm_on_words).expect_err("cnn on words").to_string();
+        assert!(msg.contains("cnn convolves images"), "{msg}");
     }
 
     #[test]

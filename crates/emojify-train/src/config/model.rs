@@ -37,6 +37,18 @@ pub enum ModelConfig {
         #[serde(default)]
         dropout: f64,
     },
+    /// Convolutional network over `pixels-csv` images: per layer a square `kernels[i]` convolution
+    /// with `channels[i]` filters (stride 1, no padding, as Keras' `Conv2D` by default) and ReLU,
+    /// then max-pooling over square `pools[i]` windows (1, or `pools` left out: none); flattened
+    /// → dropout → dense.
+    Cnn {
+        channels: Vec<usize>,
+        kernels: Vec<usize>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pools: Vec<usize>,
+        #[serde(default)]
+        dropout: f64,
+    },
 }
 
 fn default_mlp_hidden() -> usize {
@@ -60,22 +72,64 @@ impl ModelConfig {
             ModelConfig::MeanEmbedding {} => "mean-embedding",
             ModelConfig::Lstm { .. } => "lstm",
             ModelConfig::Mlp { .. } => "mlp",
+            ModelConfig::Cnn { .. } => "cnn",
         }
     }
 
     /// The dropout rate (0 for a kind without dropout).
     pub fn dropout(&self) -> f64 {
         match self {
-            ModelConfig::Lstm { dropout, .. } | ModelConfig::Mlp { dropout, .. } => *dropout,
+            ModelConfig::Lstm { dropout, .. }
+            | ModelConfig::Mlp { dropout, .. }
+            | ModelConfig::Cnn { dropout, .. } => *dropout,
             ModelConfig::MeanEmbedding {} => 0.0,
         }
     }
 
     /// Sets the dropout rate of a kind that has one (what cross-validation varies).
     pub fn set_dropout(&mut self, rate: f64) {
-        if let ModelConfig::Lstm { dropout, .. } | ModelConfig::Mlp { dropout, .. } = self {
+        if let ModelConfig::Lstm { dropout, .. }
+        | ModelConfig::Mlp { dropout, .. }
+        | ModelConfig::Cnn { dropout, .. } = self
+        {
             *dropout = rate;
         }
+    }
+
+    /// A CNN's output height, width and channels for a `height × width` image, or why its
+    /// kernels and pools do not fit the image. `Ok(None)` for other kinds.
+    pub fn cnn_output(&self, height: usize, width: usize) -> Result<Option<[usize; 3]>, String> {
+        let ModelConfig::Cnn {
+            channels,
+            kernels,
+            pools,
+            ..
+        } = self
+        else {
+            return Ok(None);
+        };
+        let (mut h, mut w) = (height, width);
+        for (i, (&k, &c)) in kernels.iter().zip(channels).enumerate() {
+            if k > h || k > w {
+                return Err(format!(
+                    "[{i}] = {k} is larger than the {h}×{w} input of convolution {}",
+                    i + 1
+                ));
+            }
+            (h, w) = (h - k + 1, w - k + 1);
+            let p = pools.get(i).copied().unwrap_or(1);
+            if p > h || p > w {
+                return Err(format!(
+                    "[{i}]: pooling {p}×{p} does not fit the {h}×{w} output of convolution {}",
+                    i + 1
+                ));
+            }
+            (h, w) = (h / p, w / p);
+            if i + 1 == channels.len() {
+                return Ok(Some([h, w, c]));
+            }
+        }
+        Ok(None)
     }
 
     /// Checks of `[model]`'s own keys.
@@ -90,6 +144,43 @@ impl ModelConfig {
                 ..
             } => (hidden, layers, dropout),
             ModelConfig::Mlp { hidden, dropout } => (hidden, 1, dropout),
+            ModelConfig::Cnn {
+                ref channels,
+                ref kernels,
+                ref pools,
+                dropout,
+            } => {
+                if channels.is_empty() || channels.len() != kernels.len() {
+                    return Err(fail(
+                        "kernels",
+                        format!(
+                            "needs one kernel size per convolution: {} channels, {} kernels",
+                            channels.len(),
+                            kernels.len()
+                        ),
+                    ));
+                }
+                if !pools.is_empty() && pools.len() != channels.len() {
+                    return Err(fail(
+                        "pools",
+                        format!(
+                            "needs one pooling size per convolution (1: none), got {} for {}",
+                            pools.len(),
+                            channels.len()
+                        ),
+                    ));
+                }
+                for (key, sizes) in [
+                    ("channels", channels),
+                    ("kernels", kernels),
+                    ("pools", pools),
+                ] {
+                    if sizes.contains(&0) {
+                        return Err(fail(key, "must all be at least 1".into()));
+                    }
+                }
+                (1, 1, dropout)
+            }
         };
         if hidden == 0 {
             return Err(fail("hidden", "must be at least 1".into()));

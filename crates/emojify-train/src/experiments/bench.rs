@@ -293,7 +293,7 @@ pub fn bench_data(
     let (train, test) = match spec.synthetic {
         Some(n) => {
             // Numeric input gets numbers whatever embedding was asked for.
-            let vocab = if config.data.kind == DataKind::SequenceCsv {
+            let vocab = if config.data.kind.numeric() {
                 0
             } else {
                 embeddings.vocab.len()

@@ -6,7 +6,9 @@
 
 use burn::prelude::*;
 use emojify_data::Embeddings;
-use emojify_model::{Classifier, InputLayer, LstmClassifierConfig, MeanEmbeddingConfig, MlpConfig};
+use emojify_model::{
+    Classifier, CnnConfig, InputLayer, LstmClassifierConfig, MeanEmbeddingConfig, MlpConfig,
+};
 
 use crate::config::{DataKind, ModelConfig, RunConfig};
 use crate::inputs::embedding::embedding_tensor;
@@ -30,7 +32,7 @@ pub fn build_model_from(
 ) -> Classifier {
     let classes = config.num_classes();
     let input = || match config.data.kind {
-        DataKind::SequenceCsv => InputLayer::Values { features: 1 },
+        DataKind::SequenceCsv | DataKind::PixelsCsv => InputLayer::Values { features: 1 },
         DataKind::Emojiset | DataKind::TokensCsv => InputLayer::Embedding {
             matrix: matrix(),
             trainable: config.embedding.trainable,
@@ -62,6 +64,24 @@ pub fn build_model_from(
                 .with_hidden(*hidden)
                 .with_dropout(*dropout)
                 .init(input(), config.seed, device),
+        ),
+        ModelConfig::Cnn {
+            channels,
+            kernels,
+            pools,
+            dropout,
+        } => Classifier::Cnn(
+            // The config check guarantees pixels-csv's height and width (1 otherwise).
+            CnnConfig::new(
+                classes,
+                config.data.height.unwrap_or(1),
+                config.data.width.unwrap_or(1),
+                channels.clone(),
+                kernels.clone(),
+                pools.clone(),
+            )
+            .with_dropout(*dropout)
+            .init(config.seed, device),
         ),
     }
 }

@@ -12,11 +12,11 @@ use crate::config::{DataKind, EmbeddingInit, RunConfig};
 use crate::inputs::files::read_sequence;
 
 /// The input vocabulary and vectors the config names: the pretrained embedding (emojiset), one
-/// built from the training file's tokens (tokens-csv), or none (numeric sequences).
+/// built from the training file's tokens (tokens-csv), or none (numbers: sequences, pixels).
 pub fn load_embeddings(config: &RunConfig, obs: &dyn Observer) -> anyhow::Result<Embeddings> {
     match config.data.kind {
         DataKind::Emojiset => load_pretrained(config, obs),
-        DataKind::SequenceCsv => Ok(Embeddings::from_rows(
+        DataKind::SequenceCsv | DataKind::PixelsCsv => Ok(Embeddings::from_rows(
             Vec::new(),
             &[],
             1,

@@ -9,7 +9,7 @@ use emojify_data::{
 use crate::config::{DataKind, RunConfig};
 use crate::inputs::augment::{Negation, Neighbours};
 use crate::inputs::embedding::{embeddings_for_vocabulary, load_embeddings, training_vocabulary};
-use crate::inputs::files::read_sequence;
+use crate::inputs::files::{hold_out, read_sequence_at, read_sequence_splits};
 
 /// One split, tokenized and encoded, with what was lost on the way.
 #[derive(Debug, Clone)]
@@ -67,8 +67,21 @@ impl Split {
         self.encoded.iter().filter(|e| e.length == 0).count()
     }
 
+    /// What one example is: a sentence, or a row of numbers.
+    pub fn noun(&self) -> &'static str {
+        let numeric = self.encoded.first().is_some_and(|e| e.ids.is_empty());
+        if numeric { "rows" } else { "sentences" }
+    }
+
     /// One line on what the tokenizer and vocabulary did to this split.
     pub fn report(&self) -> String {
+        if self.noun() == "rows" {
+            let skipped = match self.skipped_rows {
+                0 => String::new(),
+                n => format!(", {n} bad rows skipped"),
+            };
+            return format!("{}: {} rows{skipped}", self.name, self.examples.len());
+        }
         format!(
             "{}: {} sentences, {} out-of-vocabulary tokens, {} truncated, {} with no known word{}",
             self.name,
@@ -88,7 +101,7 @@ impl Split {
 /// Encodes one input as the model sees it: a sentence through the tokenizer and vocabulary, or
 /// (numeric sequences) exactly `max_len` numbers separated by commas or spaces.
 pub fn encode(config: &RunConfig, embeddings: &Embeddings, text: &str) -> anyhow::Result<Encoded> {
-    if config.data.kind == DataKind::SequenceCsv {
+    if config.data.kind.numeric() {
         let values = text
             .split(|c: char| c == ',' || c.is_whitespace())
             .filter(|f| !f.is_empty())
@@ -103,6 +116,12 @@ pub fn encode(config: &RunConfig, embeddings: &Embeddings, text: &str) -> anyhow
             config.data.max_len,
             values.len()
         );
+        let values = match (config.data.kind, config.data.width) {
+            (DataKind::PixelsCsv, Some(width)) => {
+                scale_pixels(values, width, config.data.pixel_max)?
+            }
+            _ => values,
+        };
         return Ok(Encoded {
             length: values.len(),
             values,
@@ -114,6 +133,24 @@ pub fn encode(config: &RunConfig, embeddings: &Embeddings, text: &str) -> anyhow
         config.data.max_len,
         config.data.oov,
     ))
+}
+
+/// Pixels typed at prediction time, checked and scaled as the data files' are.
+fn scale_pixels(values: Vec<f32>, width: usize, max: u16) -> anyhow::Result<Vec<f32>> {
+    let max = f32::from(max);
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            anyhow::ensure!(
+                (0.0..=max).contains(&v),
+                "pixel {}x{}: {v} is outside 0–{max}",
+                i / width + 1,
+                i % width + 1
+            );
+            Ok(v / max)
+        })
+        .collect()
 }
 
 /// The tokens of `text`, normalized when the config asks for it.
@@ -165,7 +202,7 @@ fn sequence_split(
 ) -> anyhow::Result<Split> {
     warn_skipped(&csv.file, &csv.skipped, obs);
     let max_len = config.data.max_len;
-    let numbers = config.data.kind == DataKind::SequenceCsv;
+    let numbers = config.data.kind.numeric();
     anyhow::ensure!(
         !numbers || csv.steps == max_len,
         "{}: has {} steps per row but the config's data.max_len is {max_len}; set max_len = {}",
@@ -177,9 +214,18 @@ fn sequence_split(
     let mut encoded = Vec::with_capacity(csv.examples.len());
     for e in csv.examples {
         if numbers {
-            let text = e.values.iter().map(f32::to_string).collect::<Vec<_>>();
+            // An image's pixels are not worth repeating in predictions.csv: its line names it.
+            let text = match (config.data.height, config.data.width) {
+                (Some(h), Some(w)) => format!("{h}×{w} image, line {}", e.line),
+                _ => e
+                    .values
+                    .iter()
+                    .map(f32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            };
             examples.push(Example {
-                text: text.join(","),
+                text,
                 label: e.label,
                 line: e.line,
             });
@@ -207,20 +253,9 @@ pub fn load_splits(
     obs: &dyn Observer,
 ) -> anyhow::Result<(Split, Split)> {
     if config.data.kind != DataKind::Emojiset {
-        let train = sequence_split(
-            "train",
-            read_sequence(config, &config.data.train)?,
-            config,
-            embeddings,
-            obs,
-        )?;
-        let test = sequence_split(
-            "test",
-            read_sequence(config, &config.data.test)?,
-            config,
-            embeddings,
-            obs,
-        )?;
+        let (train, test) = read_sequence_splits(config)?;
+        let train = sequence_split("train", train, config, embeddings, obs)?;
+        let test = sequence_split("test", test, config, embeddings, obs)?;
         return Ok((train, test));
     }
     let dir = DataDir::new(config.data_dir.as_deref());
@@ -244,7 +279,23 @@ pub fn load_splits(
         train.encoded.extend(more.encoded);
         train.skipped_rows += more.skipped_rows;
     }
-    let test = split("test", read(&config.data.test)?, config, embeddings, obs)?;
+    let test = match &config.data.test {
+        Some(test) => split("test", read(test)?, config, embeddings, obs)?,
+        None => {
+            let rows = std::mem::take(&mut train.examples);
+            let encoded = std::mem::take(&mut train.encoded);
+            let (kept, held) = hold_out(config, rows.into_iter().zip(encoded).collect(), |r| {
+                r.0.label
+            });
+            let side = |name, rows: Vec<(Example, Encoded)>, skipped| {
+                let (examples, encoded) = rows.into_iter().unzip();
+                Split::new(name, examples, encoded, skipped)
+            };
+            let test = side("test", held, 0);
+            train = side("train", kept, train.skipped_rows);
+            test
+        }
+    };
     Ok((train, test))
 }
 
@@ -267,7 +318,7 @@ pub fn load_file(
             emojify_data::read_labelled_csv(&found, config.num_classes(), config.data.bad_rows)?;
         split("eval", csv, config, embeddings, obs)
     } else {
-        let csv = read_sequence(config, &found)?;
+        let csv = read_sequence_at(config, &found)?;
         sequence_split("eval", csv, config, embeddings, obs)
     }
 }
@@ -294,10 +345,9 @@ pub fn load_data(
         }
         return Ok((embeddings, train, test));
     }
-    let train_csv = read_sequence(config, &config.data.train)?;
+    let (train_csv, test_csv) = read_sequence_splits(config)?;
     let embeddings = embeddings_for_vocabulary(config, training_vocabulary(&train_csv), obs)?;
     let train = sequence_split("train", train_csv, config, &embeddings, obs)?;
-    let test_csv = read_sequence(config, &config.data.test)?;
     let test = sequence_split("test", test_csv, config, &embeddings, obs)?;
     Ok((embeddings, train, test))
 }

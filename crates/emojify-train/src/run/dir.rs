@@ -20,6 +20,9 @@ pub const CURVES_FILE: &str = "curves.png";
 pub const CONFUSION_FILE: &str = "confusion.png";
 /// The vocabulary built from the training data (tokens-csv runs), as a JSON list of words.
 pub const VOCAB_FILE: &str = "vocab.json";
+/// Which line of the one data file went to which side, for runs whose `data.split` held the test
+/// rows out of it: `line,class,split`.
+pub const HOLDOUT_FILE: &str = "holdout.csv";
 
 /// The weights file of network `j` (from 0) of a run: [`WEIGHTS_FILE`] for the run's own, then
 /// `model-2.bpk`, … for the other members of an ensemble (`train.ensemble`).

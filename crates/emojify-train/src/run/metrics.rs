@@ -109,6 +109,21 @@ pub fn predictions_csv(config: &RunConfig, splits: &[(&Split, &Vec<Vec<f32>>)]) 
     s
 }
 
+/// `holdout.csv`: each row of the split data file, by line, with its class and the side
+/// `data.split` put it on.
+pub fn holdout_csv(config: &RunConfig, train: &Split, test: &Split) -> String {
+    let mut rows: Vec<(u64, usize, &str)> = [train, test]
+        .iter()
+        .flat_map(|s| s.examples.iter().map(move |e| (e.line, e.label, s.name)))
+        .collect();
+    rows.sort_unstable();
+    let mut s = String::from("line,class,split\n");
+    for (line, label, side) in rows {
+        let _ = writeln!(s, "{line},{},{side}", csv_field(config.class_name(label)));
+    }
+    s
+}
+
 pub fn mislabelled(config: &RunConfig, split: &Split, probs: &[Vec<f32>]) -> String {
     let mut s = String::new();
     let wrong: Vec<_> = split
@@ -120,8 +135,9 @@ pub fn mislabelled(config: &RunConfig, split: &Split, probs: &[Vec<f32>]) -> Str
         .collect();
     let _ = writeln!(
         s,
-        "\nmislabelled {} sentences ({}):",
+        "\nmislabelled {} {} ({}):",
         split.name,
+        split.noun(),
         wrong.len()
     );
     for ((example, p), &label) in wrong {

@@ -89,11 +89,7 @@ pub fn train_with(
     let fitting = Training::new(config, &inputs.embeddings, &inputs.train_device, start)?;
     let sizes = fitting.model.summary(config.data.max_len);
     let (run, position, fitting) = match resume {
-        None => (
-            start_run(config, &inputs.embeddings)?,
-            Position::start(),
-            fitting,
-        ),
+        None => (start_run(config, &inputs)?, Position::start(), fitting),
         Some(run) => {
             let (position, fitting) = restore(&run, config, &inputs, fitting)?;
             report.event(Event::Note(resuming(&run, &position, config.train.epochs)));
@@ -151,13 +147,20 @@ fn load_inputs(config: &RunConfig, report: &dyn Reporter) -> anyhow::Result<Inpu
     })
 }
 
-/// A new run directory with the resolved config (and a vocabulary built from the data).
-fn start_run(config: &RunConfig, embeddings: &Embeddings) -> anyhow::Result<RunDir> {
+/// A new run directory with the resolved config (a vocabulary built from the data; which rows
+/// `data.split` held out).
+fn start_run(config: &RunConfig, inputs: &Inputs) -> anyhow::Result<RunDir> {
     let run = RunDir::create(&config.out, &config.name)?;
     run.write(dir::CONFIG_FILE, config.to_toml().as_bytes())?;
     if stores_embedding(config) {
-        let words = serde_json::to_vec(embeddings.vocab.words())?;
+        let words = serde_json::to_vec(inputs.embeddings.vocab.words())?;
         run.write(dir::VOCAB_FILE, &words)?;
+    }
+    if config.data.split.is_some() {
+        run.write(
+            dir::HOLDOUT_FILE,
+            metrics::holdout_csv(config, &inputs.train, &inputs.test).as_bytes(),
+        )?;
     }
     Ok(run)
 }

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use emojify_data::Observer;
 
 use crate::backend::BackendKind;
-use crate::config::DataKind;
 use crate::run::open::TrainedRun;
 use crate::usage::export::metadata::{single, vocab_text};
 
@@ -94,7 +93,7 @@ pub fn export(
         write(&path, &bytes)?;
         written.push(path.clone());
         // Numeric sequences need no vocabulary to turn input into the graph's input.
-        if loaded.config.data.kind != DataKind::SequenceCsv {
+        if !loaded.config.data.kind.numeric() {
             let vocab = path.with_file_name(VOCAB_FILE);
             write(
                 &vocab,

@@ -1,9 +1,11 @@
 //! A standard ONNX graph (opset 13) of the trained model, built with the `onnx-protobuf` crate's
 //! generated messages: `Gather` → `LSTM`… (`Concat` with the masked mean under `word_mean`) →
 //! `Gemm` → `Softmax` for V2, a masked mean → `Gemm` →
-//! `Softmax` for V1, `Flatten` → `Gemm` → `Relu` → `Gemm` → `Softmax` for the MLP. Input: int64
-//! token ids `[batch, max_len]` (`token_ids`), or for numeric sequences float `values`
-//! `[batch, max_len, 1]`; output: probabilities `[batch, classes]`.
+//! `Softmax` for V1, `Flatten` → `Gemm` → `Relu` → `Gemm` → `Softmax` for the MLP, `Reshape` →
+//! (`Conv` → `Relu` → `MaxPool`)… → `Flatten` → `Gemm` → `Softmax` for the CNN. Input: int64
+//! token ids `[batch, max_len]` (`token_ids`), or for numbers (sequences, an image's pixels in
+//! row-major order, scaled to [0, 1]) float `values` `[batch, max_len, 1]`; output:
+//! probabilities `[batch, classes]`.
 
 use std::collections::HashMap;
 
@@ -19,9 +21,10 @@ use onnx_protobuf::{
 };
 use protobuf::{EnumOrUnknown, MessageField};
 
-use crate::config::{DataKind, ModelConfig};
+use crate::config::{ModelConfig, RunConfig};
 use crate::run::open::TrainedRun;
 use crate::usage::export::metadata::{metadata, single};
+use emojify_model::pytorch_names::conv_name;
 
 pub const OPSET: i64 = 13;
 /// IR version 7 is the one that goes with opset 13.
@@ -41,7 +44,7 @@ pub fn to_onnx(run: &TrainedRun) -> anyhow::Result<Vec<u8>> {
     let classes = run.config.num_classes();
     let max_len = run.config.data.max_len;
     let mut g = Graph::default();
-    let numbers = run.config.data.kind == DataKind::SequenceCsv;
+    let numbers = run.config.data.kind.numeric();
     if numbers {
         g.input(VALUES_INPUT, DataType::FLOAT, &[max_len, 1]);
         g.node("Identity", &[VALUES_INPUT], &["embedded"], vec![]);
@@ -127,6 +130,12 @@ pub fn to_onnx(run: &TrainedRun) -> anyhow::Result<Vec<u8>> {
             g.node("Relu", &["hidden_pre"], &["hidden_act"], vec![]);
             ["hidden_act", "output.weight", "output.bias"]
         }
+        ModelConfig::Cnn { pools, .. } => {
+            convolutions(&mut g, &tensors, &run.config, pools)?;
+            g.parameter(take(&tensors, "dense.weight")?);
+            g.parameter(take(&tensors, "dense.bias")?);
+            ["flat", "dense.weight", "dense.bias"]
+        }
     };
     g.node("Gemm", &logits_input, &["logits"], vec![int("transB", 1)]);
     g.node("Softmax", &["logits"], &[OUTPUT], vec![int("axis", 1)]);
@@ -153,6 +162,58 @@ pub fn to_onnx(run: &TrainedRun) -> anyhow::Result<Vec<u8>> {
         ..Default::default()
     };
     model.write_to_bytes().context("encoding the ONNX protobuf")
+}
+
+/// The CNN's layers: the pixels reshaped to `[batch, 1, height, width]`, each convolution
+/// (valid padding, stride 1) with ReLU and its max-pooling, then flattened (channel-major, as
+/// burn and PyTorch flatten) into `flat`.
+fn convolutions(
+    g: &mut Graph,
+    tensors: &HashMap<String, NamedTensor>,
+    config: &RunConfig,
+    pools: &[usize],
+) -> anyhow::Result<()> {
+    let (Some(height), Some(width)) = (config.data.height, config.data.width) else {
+        anyhow::bail!("a CNN reads pixels-csv images: the config names no height and width");
+    };
+    g.initializer(tensor_i64(
+        "image_shape",
+        &[4],
+        &[-1, 1, height as i64, width as i64],
+    ));
+    g.node("Reshape", &["embedded", "image_shape"], &["x0"], vec![]);
+    let mut x = "x0".to_string();
+    for i in 0.. {
+        let name = conv_name(i);
+        let Some(w) = tensors.get(&format!("{name}.weight")) else {
+            break;
+        };
+        let k = w.shape[2] as i64;
+        g.parameter(w);
+        g.parameter(take(tensors, &format!("{name}.bias"))?);
+        let (pre, act) = (format!("{name}.pre"), format!("{name}.act"));
+        g.node(
+            "Conv",
+            &[&x, &format!("{name}.weight"), &format!("{name}.bias")],
+            &[&pre],
+            vec![ints("kernel_shape", &[k, k])],
+        );
+        g.node("Relu", &[&pre], &[&act], vec![]);
+        x = act;
+        let p = pools.get(i).copied().unwrap_or(1) as i64;
+        if p > 1 {
+            let pooled = format!("{name}.pool");
+            g.node(
+                "MaxPool",
+                &[&x],
+                &[&pooled],
+                vec![ints("kernel_shape", &[p, p]), ints("strides", &[p, p])],
+            );
+            x = pooled;
+        }
+    }
+    g.node("Flatten", &[&x], &["flat"], vec![int("axis", 1)]);
+    Ok(())
 }
 
 /// V1's mean over non-padding tokens: `sum(embedded · mask) / max(count, 1)`.
