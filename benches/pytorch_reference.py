@@ -1,9 +1,10 @@
-"""PyTorch reference of Emojifier-V2 for `emojify bench --compare-pytorch`.
+"""PyTorch reference for `emojify bench --compare-pytorch`: Emojifier-V2 or the CNN.
 
-Same network (frozen embedding -> LSTM x layers, dropout after each -> linear), same optimizer
-(Adam with the config's lr, betas and eps), same batch size, same data (the encoded splits and the
-embedding matrix `emojify` wrote), on the CPU. Measures what `emojify bench` measures and prints
-one JSON line in its row format.
+Same network (frozen embedding -> LSTM x layers, dropout after each -> linear; or pixels ->
+(Conv2d + ReLU -> MaxPool2d) x layers -> flatten -> dropout -> linear), same optimizer (Adam with
+the config's lr, betas and eps), same batch size, same data (the encoded splits and the embedding
+matrix `emojify` wrote), on the CPU. Measures what `emojify bench` measures and prints one JSON
+line in its row format.
 
 Usage: pytorch_reference.py --input input.json [--threads T]
 """
@@ -38,6 +39,28 @@ class EmojifierV2(nn.Module):
         return self.dense(x[:, -1])
 
 
+class Cnn(nn.Module):
+    def __init__(self, spec, classes):
+        super().__init__()
+        self.image = (spec["height"], spec["width"])
+        self.pools = spec["pools"] or [1] * len(spec["channels"])
+        layers, inputs, (h, w) = [], 1, self.image
+        for c, k, p in zip(spec["channels"], spec["kernels"], self.pools):
+            layers += [nn.Conv2d(inputs, c, k), nn.ReLU()]
+            h, w = h - k + 1, w - k + 1
+            if p > 1:
+                layers.append(nn.MaxPool2d(p))
+                h, w = h // p, w // p
+            inputs = c
+        self.features = nn.Sequential(*layers)
+        self.dropout = nn.Dropout(spec["dropout"])
+        self.dense = nn.Linear(inputs * h * w, classes)
+
+    def forward(self, pixels):
+        x = self.features(pixels.reshape(-1, 1, *self.image))
+        return self.dense(self.dropout(x.flatten(1)))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--input", required=True)
@@ -50,14 +73,20 @@ def main():
 
     with open(args.input, encoding="utf-8") as f:
         spec = json.load(f)
-    matrix = np.fromfile(os.path.join(os.path.dirname(args.input), "embedding.f32"), dtype="<f4")
-    matrix = torch.from_numpy(matrix.reshape(spec["rows"], spec["dim"]))
-    train_x = torch.tensor(spec["train"]["ids"], dtype=torch.long)
+    m = spec["model"]
+    if m["kind"] == "cnn":
+        # Pixels as emojify scaled them, [rows, height*width] floats.
+        train_x = torch.tensor(spec["train"]["values"], dtype=torch.float32)
+        test_x = torch.tensor(spec["test"]["values"], dtype=torch.float32)
+        model = Cnn(m, spec["classes"])
+    else:
+        matrix = np.fromfile(os.path.join(os.path.dirname(args.input), "embedding.f32"), dtype="<f4")
+        matrix = torch.from_numpy(matrix.reshape(spec["rows"], spec["dim"]))
+        train_x = torch.tensor(spec["train"]["ids"], dtype=torch.long)
+        test_x = torch.tensor(spec["test"]["ids"], dtype=torch.long)
+        model = EmojifierV2(matrix, m["hidden"], m["layers"], m["dropout"], spec["classes"])
     train_y = torch.tensor(spec["train"]["labels"], dtype=torch.long)
-    test_x = torch.tensor(spec["test"]["ids"], dtype=torch.long)
     test_y = torch.tensor(spec["test"]["labels"], dtype=torch.long)
-
-    model = EmojifierV2(matrix, spec["hidden"], spec["layers"], spec["dropout"], spec["classes"])
     optim = torch.optim.Adam(
         (p for p in model.parameters() if p.requires_grad),
         lr=spec["lr"],

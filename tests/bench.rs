@@ -24,9 +24,23 @@ fn bench_with(
     std::path::PathBuf,
     tempfile::TempDir,
 ) {
+    bench_on("emojify_v2.toml", extra, env)
+}
+
+/// [`bench_with`] on another config of `configs/`.
+fn bench_on(
+    config: &str,
+    extra: &[&str],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> (
+    String,
+    serde_json::Value,
+    std::path::PathBuf,
+    tempfile::TempDir,
+) {
     let dir = tempfile::tempdir().expect("tmp");
     let out = dir.path().join("bench");
-    let config = common::root().join("configs/emojify_v2.toml");
+    let config = common::root().join("configs").join(config);
     let mut args = vec![
         "bench",
         "--config",
@@ -150,6 +164,46 @@ fn synthetic_data_and_the_pytorch_reference() {
     }
     assert!(stdout.contains("synthetic 300 sentences"), "{stdout}");
     assert!(stdout.contains("(1.00×)"), "ratios to PyTorch: {stdout}");
+}
+
+/// The CNN on every backend against its PyTorch twin, on synthetic images (random pixels and
+/// labels: the speed, not the accuracy); `--lstm` is refused for a network without LSTM layers.
+#[test]
+fn a_cnn_is_benched_on_every_backend_against_pytorch() {
+    let script = common::root().join("benches/pytorch_reference.py");
+    let python = common::python();
+    let env = [("EMOJIFY_PYTHON", python.as_os_str())];
+    let (stdout, json, _, _dir) = bench_on(
+        "mnist_cnn.toml",
+        &[
+            "--backends",
+            "flex,ndarray,wgpu",
+            "--synthetic",
+            "40",
+            "--compare-pytorch",
+            "--pytorch-script",
+            script.to_str().expect("utf-8"),
+        ],
+        &env,
+    );
+    let names: Vec<&str> = rows(&json)
+        .iter()
+        .map(|r| r["backend"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(names, ["flex", "ndarray", "wgpu", "pytorch"], "{stdout}");
+    for r in rows(&json) {
+        assert_eq!(r["train_sentences"], 40, "{r}");
+        assert!(r["train_sentences_per_s"].as_f64().unwrap_or(0.0) > 0.0, "{r}");
+    }
+    let config = common::root().join("configs/mnist_cnn.toml");
+    let (ok, _, err) = common::emojify(&[
+        "bench",
+        "--config",
+        config.to_str().expect("utf-8"),
+        "--lstm",
+        "composed",
+    ]);
+    assert!(!ok && err.contains("has none"), "{err}");
 }
 
 /// `--composed-lstm` measures the tensor-op LSTM on the CPU backends (same work, same data), and

@@ -108,6 +108,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     } else {
         args.lstm.clone()
     };
+    let has_lstm = matches!(config.model, emojify_train::config::ModelConfig::Lstm { .. });
+    anyhow::ensure!(
+        has_lstm || variants == [LstmVariant::OneOp],
+        "--lstm and --composed-lstm choose how LSTM layers run; {} has none",
+        args.config.display()
+    );
     let python = bench::reference_python();
     // The reference's input (the data and an 80 MB embedding) is written once for every round.
     let reference = if args.compare_pytorch {
@@ -131,10 +137,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
                     lstm: *lstm,
                     ..spec.clone()
                 };
-                eprintln!(
-                    "bench: round {round}/{}: {backend} ({lstm} LSTM) …",
-                    args.rounds
-                );
+                let how = if has_lstm {
+                    format!(" ({lstm} LSTM)")
+                } else {
+                    String::new()
+                };
+                eprintln!("bench: round {round}/{}: {backend}{how} …", args.rounds);
                 let row = run_child(&spec, *backend)?;
                 eprintln!(
                     "bench: {}: median epoch {:.3} s, {:.0} train sentences/s",

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use emojify_data::Silent;
 
 use crate::backend::{BackendKind, WgpuChoice};
-use crate::config::{DataKind, ModelConfig, RunConfig};
+use crate::config::{ModelConfig, RunConfig};
 use crate::fit::epoch::train_epoch;
 use crate::fit::probabilities::{predicted, probabilities};
 use crate::fit::scores::accuracy;
@@ -400,22 +400,47 @@ pub fn row_from(cmd: &mut std::process::Command, what: &str) -> anyhow::Result<B
 /// train on the same numbers.
 pub fn write_reference_input(spec: &BenchSpec, dir: &Path) -> anyhow::Result<PathBuf> {
     let config = RunConfig::load(&spec.config)?;
+    let model = reference_model(&config)?;
     let (embeddings, train, test) = bench_data(spec, &config)?;
-    let matrix = embedding_tensor(&config, &embeddings, &Device::flex());
-    let [rows, dim] = matrix.dims();
-    let values = matrix
-        .into_data()
-        .try_into_vec_as::<f32>()
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-    emojify_data::atomic::write_bytes_atomic(&dir.join("embedding.f32"), &bytes)?;
-    let split = |s: &Split| {
-        serde_json::json!({
-            "ids": s.encoded.iter().map(|e| e.ids.clone()).collect::<Vec<_>>(),
-            "labels": s.labels,
-        })
+    let numbers = config.data.kind.numeric();
+    let (rows, dim) = if numbers {
+        (0, 1)
+    } else {
+        let matrix = embedding_tensor(&config, &embeddings, &Device::flex());
+        let [rows, dim] = matrix.dims();
+        let values = matrix
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        emojify_data::atomic::write_bytes_atomic(&dir.join("embedding.f32"), &bytes)?;
+        (rows, dim)
     };
-    let (hidden, layers, dropout) = match config.model {
+    let split = |s: &Split| {
+        let inputs = if numbers {
+            serde_json::json!(s.encoded.iter().map(|e| e.values.clone()).collect::<Vec<_>>())
+        } else {
+            serde_json::json!(s.encoded.iter().map(|e| e.ids.clone()).collect::<Vec<_>>())
+        };
+        serde_json::json!({ if numbers { "values" } else { "ids" }: inputs, "labels": s.labels })
+    };
+    let input = serde_json::json!({
+        "model": model, "rows": rows, "dim": dim,
+        "classes": config.num_classes(), "epochs": spec.epochs, "batch": spec.batch,
+        "lr": config.train.learning_rate, "beta1": config.train.beta1,
+        "beta2": config.train.beta2, "eps": config.train.epsilon, "reps": spec.reps,
+        "synthetic": spec.synthetic.is_some(),
+        "train": split(&train), "test": split(&test),
+    });
+    let path = dir.join("input.json");
+    emojify_data::atomic::write_bytes_atomic(&path, input.to_string().as_bytes())?;
+    Ok(path)
+}
+
+/// The network `benches/pytorch_reference.py` builds for the config: Emojifier-V2 as Keras
+/// builds it, or the CNN; anything else has no reference.
+fn reference_model(config: &RunConfig) -> anyhow::Result<serde_json::Value> {
+    match &config.model {
         ModelConfig::Lstm {
             hidden,
             layers,
@@ -431,27 +456,27 @@ pub fn write_reference_input(spec: &BenchSpec, dir: &Path) -> anyhow::Result<Pat
                  `bidirectional = {bidirectional}`, `state = {state:?}`, `word_mean = \
                  {word_mean}`)"
             );
-            (hidden, layers, dropout)
+            anyhow::ensure!(
+                !config.data.kind.numeric(),
+                "--compare-pytorch needs token input for an LSTM (the reference is Emojifier-V2)"
+            );
+            Ok(serde_json::json!({
+                "kind": "lstm", "hidden": hidden, "layers": layers, "dropout": dropout,
+            }))
         }
-        _ => {
-            anyhow::bail!("--compare-pytorch needs an LSTM config (the reference is Emojifier-V2)")
-        }
-    };
-    anyhow::ensure!(
-        config.data.kind != DataKind::SequenceCsv,
-        "--compare-pytorch needs token input (the reference is Emojifier-V2)"
-    );
-    let input = serde_json::json!({
-        "rows": rows, "dim": dim, "hidden": hidden, "layers": layers, "dropout": dropout,
-        "classes": config.num_classes(), "epochs": spec.epochs, "batch": spec.batch,
-        "lr": config.train.learning_rate, "beta1": config.train.beta1,
-        "beta2": config.train.beta2, "eps": config.train.epsilon, "reps": spec.reps,
-        "synthetic": spec.synthetic.is_some(),
-        "train": split(&train), "test": split(&test),
-    });
-    let path = dir.join("input.json");
-    emojify_data::atomic::write_bytes_atomic(&path, input.to_string().as_bytes())?;
-    Ok(path)
+        ModelConfig::Cnn {
+            channels,
+            kernels,
+            pools,
+            dropout,
+        } => Ok(serde_json::json!({
+            "kind": "cnn", "height": config.data.height, "width": config.data.width,
+            "channels": channels, "kernels": kernels, "pools": pools, "dropout": dropout,
+        })),
+        _ => anyhow::bail!(
+            "--compare-pytorch needs an LSTM config (the reference is Emojifier-V2) or a CNN"
+        ),
+    }
 }
 
 /// The Python that has torch and onnxruntime: `$EMOJIFY_PYTHON`, else the venv that
