@@ -193,7 +193,10 @@ fn a_cnn_is_benched_on_every_backend_against_pytorch() {
     assert_eq!(names, ["flex", "ndarray", "wgpu", "pytorch"], "{stdout}");
     for r in rows(&json) {
         assert_eq!(r["train_sentences"], 40, "{r}");
-        assert!(r["train_sentences_per_s"].as_f64().unwrap_or(0.0) > 0.0, "{r}");
+        assert!(
+            r["train_sentences_per_s"].as_f64().unwrap_or(0.0) > 0.0,
+            "{r}"
+        );
     }
     let config = common::root().join("configs/mnist_cnn.toml");
     let (ok, _, err) = common::emojify(&[

@@ -108,7 +108,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     } else {
         args.lstm.clone()
     };
-    let has_lstm = matches!(config.model, emojify_train::config::ModelConfig::Lstm { .. });
+    let has_lstm = matches!(
+        config.model,
+        emojify_train::config::ModelConfig::Lstm { .. }
+    );
     anyhow::ensure!(
         has_lstm || variants == [LstmVariant::OneOp],
         "--lstm and --composed-lstm choose how LSTM layers run; {} has none",

@@ -418,7 +418,12 @@ pub fn write_reference_input(spec: &BenchSpec, dir: &Path) -> anyhow::Result<Pat
     };
     let split = |s: &Split| {
         let inputs = if numbers {
-            serde_json::json!(s.encoded.iter().map(|e| e.values.clone()).collect::<Vec<_>>())
+            serde_json::json!(
+                s.encoded
+                    .iter()
+                    .map(|e| e.values.clone())
+                    .collect::<Vec<_>>()
+            )
         } else {
             serde_json::json!(s.encoded.iter().map(|e| e.ids.clone()).collect::<Vec<_>>())
         };
