@@ -12,6 +12,7 @@ pub mod lstm_classifier;
 pub mod mean_embedding;
 pub mod mlp;
 pub mod pytorch_names;
+pub mod sentence_encoder;
 pub mod summary;
 
 use burn::prelude::*;
