@@ -229,3 +229,60 @@ fn composed_lstm_is_measured_on_request() {
         assert!(row["train_sentences_per_s"].as_f64().unwrap_or(0.0) > 0.0);
     }
 }
+
+/// `emojify bench-encoder`: the sentence encoder on a backend and `transformers` on the same
+/// sentences, the table with ratios and the JSON written.
+#[test]
+fn the_sentence_encoder_is_benched_against_transformers() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let python = common::python();
+    let script = common::root().join("benches/encoder_reference.py");
+    // Our messages are under the repository's data/ (EMOJISET comes from the shared mirror).
+    let data = common::root().join("data");
+    let (ok, stdout, stderr) = common::emojify_with(
+        &[
+            "bench-encoder",
+            "--backends",
+            "flex",
+            "--batches",
+            "1,4",
+            "--sentences",
+            "8",
+            "--reps",
+            "1",
+            "--threads",
+            "2",
+            "--compare-pytorch",
+            "--pytorch-script",
+            script.to_str().expect("utf-8"),
+            "--data-dir",
+            data.to_str().expect("utf-8"),
+            "--out",
+            dir.path().to_str().expect("utf-8"),
+        ],
+        &[("EMOJIFY_PYTHON", python.as_os_str())],
+    );
+    assert!(ok, "{stderr}");
+    for text in ["emojiset", "messages"] {
+        assert!(
+            stdout.contains(&format!("| flex | cpu | {text} |")),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains(&format!("| pytorch | cpu (torch")),
+            "{stdout}"
+        );
+    }
+    assert!(stdout.contains("×) |"), "ratios to PyTorch: {stdout}");
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("bench-encoder.json")).expect("json"),
+    )
+    .expect("valid json");
+    let rows = json["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 4, "{json}");
+    for r in rows {
+        let load = r["load_s"].as_f64().unwrap_or(f64::NAN);
+        assert!(load > 0.0 && load.is_finite(), "{r}");
+        assert_eq!(r["per_s"].as_array().map(Vec::len), Some(2), "{r}");
+    }
+}

@@ -11,8 +11,8 @@ use std::path::Path;
 use clap::{Parser, Subcommand};
 
 use commands::{
-    bench, bench_serve, cv, data, eval, export, predict, serve, summary, sweep, text, train,
-    vectors,
+    bench, bench_encoder, bench_serve, cv, data, eval, export, predict, serve, summary, sweep,
+    text, train, vectors,
 };
 
 #[derive(Parser)]
@@ -53,6 +53,8 @@ enum Command {
     /// Measure the server under load (loopback only), with and without batching, beside a
     /// PyTorch baseline server.
     BenchServe(bench_serve::BenchServeArgs),
+    /// The sentence encoder's inference speed on each backend, against transformers.
+    BenchEncoder(bench_encoder::BenchEncoderArgs),
     /// Export a trained run for other tools: safetensors (PyTorch layout) and/or ONNX.
     Export(export::ExportArgs),
     /// Inspect and debias word vectors: similarity, nearest words, analogies, bias.
@@ -84,6 +86,7 @@ fn main() {
         Command::BenchWorker(args) => bench::worker(args),
         Command::Serve(args) => serve::run(args),
         Command::BenchServe(args) => bench_serve::run(args),
+        Command::BenchEncoder(args) => bench_encoder::run(args),
         Command::Export(args) => export::run(args),
         Command::Vectors(args) => vectors::run(args),
         Command::Data { action } => data::run(action),

@@ -1,6 +1,7 @@
 //! One file per command: its flags (clap `Args`) and what it does with the library.
 
 pub mod bench;
+pub mod bench_encoder;
 pub mod bench_serve;
 pub mod cv;
 pub mod data;
