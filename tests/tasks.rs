@@ -160,6 +160,9 @@ fn summary_and_bench_take_the_task_configs_unchanged() {
         ("shapes_lstm.toml", "Total params: 4,451"),
         ("shapes_mlp.toml", "Total params: 3,779"),
         ("sst2_lstm.toml", "Trainable params: 162,722"),
+        ("mnist_cnn.toml", "Total params: 34,826"),
+        ("mnist_cnn_1x1.toml", "Total params: 33,546"),
+        ("mnist_cnn_28x28.toml", "Total params: 25,450"),
     ] {
         let (ok, out, err) = emojify(&["summary", "--config", path(&config(name))]);
         assert!(ok, "{name}: {err}");

@@ -4,13 +4,17 @@
 //! crate never reads files); they are applied through burn's own store (`SafetensorsStore`,
 //! key remapping, the PyTorch adapter that transposes linear weights), nothing hand-parsed.
 //!
-//! Built from burn's `nn` modules: `Embedding` ×3 and `LayerNorm` for BERT's embeddings, and
-//! burn's `TransformerEncoder` for the layers — with `norm_first = false`, since BERT normalises
-//! *after* each residual (tracel-ai's `bert-burn` sets `norm_first = true`, which is not BERT's
-//! computation; the parity test against `transformers` decides, `tests/sentence_encoder.rs`),
-//! GELU (exact, erf) and BERT's LayerNorm ε of 1e-12 (burn's default is 1e-5). burn's attention
-//! fills padded keys with -1e4 before the softmax where `transformers` adds the f32 minimum:
-//! both give padded keys a weight of exactly 0, so padding cannot change a sentence's embedding.
+//! Read against tracel-ai's `bert-burn` (their models repository). Taken: the layout — BERT's
+//! embeddings as three burn `Embedding`s + `LayerNorm` + dropout, and burn's own
+//! `TransformerEncoder` with a padding mask for the layers. Changed: `norm_first = false`, since
+//! BERT normalises *after* each residual (`bert-burn` sets `true`, which is another computation);
+//! BERT's LayerNorm ε of 1e-12 passed to the layers too (burn's default is 1e-5); weights through
+//! burn-store instead of candle with panics on error; no RoBERTa position scheme and no pooler
+//! (sentence-transformers pools by the mean). The parity test against `transformers`
+//! (`tests/sentence_encoder.rs`) is what decided: embeddings agree within 3e-7. GELU is burn's
+//! exact (erf) one, as BERT's. burn's attention fills padded keys with -1e4 before the softmax
+//! where `transformers` adds the f32 minimum: both give padded keys a weight of exactly 0, so
+//! padding cannot change a sentence's embedding.
 
 use burn::module::Module;
 use burn::nn::transformer::{
