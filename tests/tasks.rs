@@ -313,3 +313,92 @@ fn a_cnn_gives_the_same_answers_on_flex_ndarray_and_wgpu() {
         assert!(worst < 1e-4, "backend {i} differs from flex by {worst}");
     }
 }
+
+/// TweetEval's format (`*_text.txt` + `*_labels.txt`, classes in `mapping.txt`) as a data kind:
+/// a V1 trains on a sample of it, `eval` reads a split of it, and what does not fit the format is
+/// an error naming the file and line.
+#[test]
+fn tweeteval_text_and_labels_files_train_and_evaluate() {
+    let shared = common::root().join("../shared/data/tweeteval/emoji");
+    let dir = tempfile::tempdir().expect("tmp");
+    let sample = |split: &str, lines: usize| {
+        for part in ["text", "labels"] {
+            let all = std::fs::read_to_string(shared.join(format!("{split}_{part}.txt")))
+                .expect("tweeteval file");
+            let head: Vec<&str> = all.lines().take(lines).collect();
+            std::fs::write(
+                dir.path().join(format!("{split}_{part}.txt")),
+                head.join("\n") + "\n",
+            )
+            .expect("write sample");
+        }
+    };
+    sample("train", 600);
+    sample("val", 200);
+    std::fs::copy(shared.join("mapping.txt"), dir.path().join("mapping.txt")).expect("mapping");
+    let (emoji, names) =
+        emojify_data::read_mapping(&dir.path().join("mapping.txt")).expect("mapping reads");
+    assert_eq!(emoji.len(), 20);
+    let list = |v: &[String]| {
+        v.iter()
+            .map(|s| format!("{s:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let config = |labels: &str| {
+        format!(
+            "name = \"tweets\"\nout = {out:?}\ndata_dir = {data:?}\n[data]\nkind = \"text-labels\"\n\
+             train = \"train_text.txt\"\ntest = \"val_text.txt\"\nmapping = \"mapping.txt\"\n\
+             normalize = true\nmax_len = 30\nlabels = [{labels}]\nlabel_names = [{names}]\n\
+             [model]\nkind = \"mean-embedding\"\n[train]\noptimizer = \"adam\"\n\
+             learning_rate = 0.01\nepochs = 3\nbatch_size = 32\n",
+            out = dir.path().join("runs"),
+            data = dir.path(),
+            names = list(&names),
+        )
+    };
+    let file = dir.path().join("run.toml");
+    std::fs::write(&file, config(&list(&emoji))).expect("config");
+    let (ok, out, err) = emojify(&["train", "--config", path(&file)]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("train: 600 sentences") && out.contains("test: 200 sentences"),
+        "{out}"
+    );
+    let run = std::fs::read_dir(dir.path().join("runs"))
+        .expect("runs")
+        .next()
+        .expect("a run")
+        .expect("entry")
+        .path();
+    let (ok, report, err) = emojify(&[
+        "eval",
+        "--run",
+        path(&run),
+        "--data",
+        path(&dir.path().join("val_text.txt")),
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        report.contains("(200 examples)") && report.contains("macro F1"),
+        "{report}"
+    );
+
+    // The mapping decides what a class index means: other labels are refused.
+    let mut swapped = emoji.clone();
+    swapped.swap(0, 1);
+    std::fs::write(&file, config(&list(&swapped))).expect("config");
+    let (ok, _, err) = emojify(&["train", "--config", path(&file)]);
+    assert!(!ok && err.contains("mapping.txt: its classes are"), "{err}");
+    // A labels file one line short: named, with the line that has no partner.
+    std::fs::write(&file, config(&list(&emoji))).expect("config");
+    let labels = dir.path().join("val_labels.txt");
+    let text = std::fs::read_to_string(&labels).expect("labels");
+    let short: Vec<&str> = text.lines().take(199).collect();
+    std::fs::write(&labels, short.join("\n") + "\n").expect("write");
+    let (ok, _, err) = emojify(&["train", "--config", path(&file)]);
+    assert!(
+        !ok && err.contains("val_text.txt:200:") && err.contains("has 200 lines but"),
+        "{err}"
+    );
+}

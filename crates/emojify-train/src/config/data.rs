@@ -42,6 +42,10 @@ pub struct DataConfig {
     pub height: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub width: Option<usize>,
+    /// `text-labels`: the benchmark's `mapping.txt` (`index<TAB>emoji<TAB>name`), checked against
+    /// `labels` (and `label_names`, when given) when the data is read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<PathBuf>,
     /// `pixels-csv`: the largest pixel value, scaled to 1 (255 for 8-bit images).
     #[serde(
         default = "default_pixel_max",
@@ -79,12 +83,21 @@ pub enum DataKind {
     /// `class,1x1,…,HxW` CSV (optionally `.gz`) of an image's pixels, row-major, 0 to
     /// `pixel_max`, scaled to [0, 1]; fed to the model as they are (MNIST digits).
     PixelsCsv,
+    /// The TweetEval format: `<split>_text.txt`, one text per line, with `<split>_labels.txt`
+    /// beside it, one class index per line; words looked up in the pretrained embedding as for
+    /// `emojiset`. `mapping` names the benchmark's class file, checked against `labels`.
+    TextLabels,
 }
 
 impl DataKind {
     /// Rows of numbers fed to the model as they are (no tokens, no embedding).
     pub fn numeric(self) -> bool {
         matches!(self, DataKind::SequenceCsv | DataKind::PixelsCsv)
+    }
+
+    /// Free text tokenized and looked up in the pretrained embedding.
+    pub fn sentences(self) -> bool {
+        matches!(self, DataKind::Emojiset | DataKind::TextLabels)
     }
 }
 
@@ -164,6 +177,12 @@ impl DataConfig {
             _ => {}
         }
         self.check_image(&fail)?;
+        if self.mapping.is_some() && self.kind != DataKind::TextLabels {
+            return Err(fail(
+                "mapping",
+                "names a TweetEval class file: needs `kind = \"text-labels\"`".into(),
+            ));
+        }
         if self.labels.len() < 2 {
             return Err(fail("labels", "needs at least two classes".into()));
         }

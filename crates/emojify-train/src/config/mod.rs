@@ -123,7 +123,7 @@ impl RunConfig {
                     .into(),
             ));
         }
-        if self.train.neighbour_swap > 0.0 && kind != DataKind::Emojiset {
+        if self.train.neighbour_swap > 0.0 && !kind.sentences() {
             return Err(fail(
                 "train",
                 "neighbour_swap",
@@ -133,7 +133,7 @@ impl RunConfig {
             ));
         }
         if self.train.negate > 0.0 {
-            if kind != DataKind::Emojiset {
+            if !kind.sentences() {
                 return Err(fail(
                     "train",
                     "negate",
@@ -161,7 +161,7 @@ impl RunConfig {
             }
         }
         if self.pretrain.is_some()
-            && (kind != DataKind::Emojiset || !matches!(self.model, ModelConfig::Lstm { .. }))
+            && (!kind.sentences() || !matches!(self.model, ModelConfig::Lstm { .. }))
         {
             return Err(fail(
                 "pretrain",
@@ -186,7 +186,7 @@ impl RunConfig {
             }
         }
         match kind {
-            DataKind::Emojiset if e.is_none() => Err(fail(
+            DataKind::Emojiset | DataKind::TextLabels if e.is_none() => Err(fail(
                 "embedding",
                 "source",
                 "`none` has no words to look sentences up in; name a GloVe source".into(),
@@ -201,12 +201,20 @@ impl RunConfig {
                 "oov",
                 "must be \"oov-token\" for tokens-csv (unseen words become the `OOV` token)".into(),
             )),
-            DataKind::Emojiset | DataKind::SequenceCsv | DataKind::PixelsCsv if oov_token => Err(fail(
-                "data",
-                "oov",
-                "`oov-token` needs a vocabulary with an `OOV` token (tokens-csv); use skip or unk"
+            DataKind::Emojiset
+            | DataKind::TextLabels
+            | DataKind::SequenceCsv
+            | DataKind::PixelsCsv
+                if oov_token =>
+            {
+                Err(fail(
+                    "data",
+                    "oov",
+                    "`oov-token` needs a vocabulary with an `OOV` token (tokens-csv); use skip or \
+                     unk"
                     .into(),
-            )),
+                ))
+            }
             DataKind::SequenceCsv | DataKind::TokensCsv | DataKind::PixelsCsv
                 if matches!(self.model, ModelConfig::MeanEmbedding {}) =>
             {

@@ -33,7 +33,7 @@ pub fn build_model_from(
     let classes = config.num_classes();
     let input = || match config.data.kind {
         DataKind::SequenceCsv | DataKind::PixelsCsv => InputLayer::Values { features: 1 },
-        DataKind::Emojiset | DataKind::TokensCsv => InputLayer::Embedding {
+        DataKind::Emojiset | DataKind::TextLabels | DataKind::TokensCsv => InputLayer::Embedding {
             matrix: matrix(),
             trainable: config.embedding.trainable,
         },

@@ -15,7 +15,7 @@ use crate::inputs::files::read_sequence;
 /// built from the training file's tokens (tokens-csv), or none (numbers: sequences, pixels).
 pub fn load_embeddings(config: &RunConfig, obs: &dyn Observer) -> anyhow::Result<Embeddings> {
     match config.data.kind {
-        DataKind::Emojiset => load_pretrained(config, obs),
+        DataKind::Emojiset | DataKind::TextLabels => load_pretrained(config, obs),
         DataKind::SequenceCsv | DataKind::PixelsCsv => Ok(Embeddings::from_rows(
             Vec::new(),
             &[],

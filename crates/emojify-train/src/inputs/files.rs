@@ -14,7 +14,7 @@ fn step_kind(config: &RunConfig) -> StepKind {
             width: config.data.width.unwrap_or(1),
             max: config.data.pixel_max,
         },
-        DataKind::Emojiset | DataKind::TokensCsv => StepKind::Tokens,
+        DataKind::Emojiset | DataKind::TextLabels | DataKind::TokensCsv => StepKind::Tokens,
     }
 }
 

@@ -246,27 +246,58 @@ fn sequence_split(
     Ok(Split::new(name, examples, encoded, csv.skipped.len()))
 }
 
+/// A file of labelled sentences at `path` (already found): EMOJISET's `sentence,label` CSV, or a
+/// TweetEval text file with its labels file.
+fn read_sentences(config: &RunConfig, path: &std::path::Path) -> anyhow::Result<LabelledCsv> {
+    let (classes, policy) = (config.num_classes(), config.data.bad_rows);
+    Ok(if config.data.kind == DataKind::TextLabels {
+        emojify_data::read_text_labels(path, classes, policy)?
+    } else {
+        emojify_data::read_labelled_csv(path, classes, policy)?
+    })
+}
+
+/// `data.mapping`, when given: its emoji must be `data.labels` in order (and its names
+/// `data.label_names`, when given), so a class index means the benchmark's class.
+fn check_mapping(config: &RunConfig, dir: &DataDir) -> anyhow::Result<()> {
+    let Some(mapping) = &config.data.mapping else {
+        return Ok(());
+    };
+    let path = dir.resolve(mapping)?;
+    let (emoji, names) = emojify_data::read_mapping(&path)?;
+    anyhow::ensure!(
+        emoji == config.data.labels,
+        "{}: its classes are [{}]; the config's data.labels are [{}] (same order needed)",
+        path.display(),
+        emoji.join(", "),
+        config.data.labels.join(", ")
+    );
+    anyhow::ensure!(
+        config.data.label_names.is_empty() || names == config.data.label_names,
+        "{}: its class names are [{}]; the config's data.label_names are [{}]",
+        path.display(),
+        names.join(", "),
+        config.data.label_names.join(", ")
+    );
+    Ok(())
+}
+
 /// Reads both splits of the config's data set.
 pub fn load_splits(
     config: &RunConfig,
     embeddings: &Embeddings,
     obs: &dyn Observer,
 ) -> anyhow::Result<(Split, Split)> {
-    if config.data.kind != DataKind::Emojiset {
+    if !config.data.kind.sentences() {
         let (train, test) = read_sequence_splits(config)?;
         let train = sequence_split("train", train, config, embeddings, obs)?;
         let test = sequence_split("test", test, config, embeddings, obs)?;
         return Ok((train, test));
     }
     let dir = DataDir::new(config.data_dir.as_deref());
-    let classes = config.num_classes();
+    check_mapping(config, &dir)?;
     let read = |p: &std::path::Path| -> anyhow::Result<LabelledCsv> {
-        let path = dir.resolve(p)?;
-        Ok(emojify_data::read_labelled_csv(
-            &path,
-            classes,
-            config.data.bad_rows,
-        )?)
+        read_sentences(config, &dir.resolve(p)?)
     };
     let mut train = split("train", read(&config.data.train)?, config, embeddings, obs)?;
     for extra in &config.data.extra_train {
@@ -313,9 +344,8 @@ pub fn load_file(
     } else {
         DataDir::new(config.data_dir.as_deref()).resolve(path)?
     };
-    if config.data.kind == DataKind::Emojiset {
-        let csv =
-            emojify_data::read_labelled_csv(&found, config.num_classes(), config.data.bad_rows)?;
+    if config.data.kind.sentences() {
+        let csv = read_sentences(config, &found)?;
         split("eval", csv, config, embeddings, obs)
     } else {
         let csv = read_sequence_at(config, &found)?;
