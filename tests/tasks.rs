@@ -384,6 +384,66 @@ fn tweeteval_text_and_labels_files_train_and_evaluate() {
         "{report}"
     );
 
+    // macro-F1 is the benchmark's: scikit-learn's `classification_report` on the gold labels
+    // and the labels `predict --format labels` writes, to 4 decimals; the run's summary has it.
+    let (ok, labels_out, err) = emojify(&[
+        "predict",
+        "--run",
+        path(&run),
+        "--data",
+        path(&dir.path().join("val_text.txt")),
+        "--format",
+        "labels",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(labels_out.lines().count(), 200);
+    let predictions = dir.path().join("predictions.txt");
+    std::fs::write(&predictions, &labels_out).expect("write predictions");
+    let script = "import sys\nfrom sklearn.metrics import classification_report\n\
+                  gold = [int(l) for l in open(sys.argv[1]).read().split()]\n\
+                  pred = [int(l) for l in open(sys.argv[2]).read().split()]\n\
+                  r = classification_report(gold, pred, output_dict=True, zero_division=0)\n\
+                  print(r['macro avg']['f1-score'])\n";
+    let sklearn = std::process::Command::new(common::python())
+        .args(["-c", script])
+        .arg(dir.path().join("val_labels.txt"))
+        .arg(&predictions)
+        .output()
+        .expect("python runs");
+    assert!(
+        sklearn.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sklearn.stderr)
+    );
+    let official: f64 = String::from_utf8_lossy(&sklearn.stdout)
+        .trim()
+        .parse()
+        .expect("a number");
+    let (ok, json, err) = emojify(&[
+        "eval",
+        "--run",
+        path(&run),
+        "--data",
+        path(&dir.path().join("val_text.txt")),
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let ours = serde_json::from_str::<serde_json::Value>(&json).expect("json")["macro_f1"]
+        .as_f64()
+        .expect("macro_f1");
+    assert!(
+        (ours - official).abs() < 5e-5,
+        "ours {ours} against scikit-learn's {official}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).expect("summary"))
+            .expect("json");
+    let in_summary = summary["test_macro_f1"].as_f64().expect("test_macro_f1");
+    assert!(
+        (in_summary - official).abs() < 5e-5,
+        "{in_summary} against {official}"
+    );
+
     // The mapping decides what a class index means: other labels are refused.
     let mut swapped = emoji.clone();
     swapped.swap(0, 1);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes (once) the Python environment the export test, the sentence-encoder parity test and the
 # PyTorch benchmark reference use: a venv outside the clone with torch, onnxruntime, safetensors,
-# numpy and transformers. Re-running it is cheap:
+# numpy, transformers and scikit-learn. Re-running it is cheap:
 # an environment that already imports them is kept. Prints the venv's python on the last line.
 # The integration tests run it themselves (tests/common/mod.rs: `python()`), so `cargo test` on a
 # fresh machine provisions what it needs; a lock keeps two test processes from building it at once.
@@ -11,8 +11,8 @@ set -euo pipefail
 cache="${EMOJIFY_CACHE:-$HOME/.cache/emojify}"
 venv="$cache/pyref"
 py="$venv/bin/python"
-pins=(torch==2.15.0 onnxruntime==1.32.0 safetensors==0.8.0 numpy==2.4.6 transformers==5.25.0)
-check='import torch, onnxruntime, safetensors, numpy, transformers'
+pins=(torch==2.15.0 onnxruntime==1.32.0 safetensors==0.8.0 numpy==2.4.6 transformers==5.25.0 scikit-learn==1.9.1)
+check='import torch, onnxruntime, safetensors, numpy, transformers, sklearn'
 mkdir -p "$cache"
 exec 9>"$cache/pyref.lock"
 flock 9

@@ -159,8 +159,8 @@ impl Reporter for Terminal {
         }
         let s = run.summary;
         self.note(&format!(
-            "train accuracy {:.4}  test accuracy {:.4}  ({:.1} s)",
-            s.train_accuracy, s.test_accuracy, s.seconds
+            "train accuracy {:.4}  test accuracy {:.4}  test macro-F1 {:.4}  ({:.1} s)",
+            s.train_accuracy, s.test_accuracy, s.test_macro_f1, s.seconds
         ));
         self.note(&format!(
             "\ntest confusion matrix:\n{}",

@@ -28,8 +28,22 @@ pub struct PredictArgs {
     /// Backend: ndarray, flex or wgpu (default: the run's).
     #[arg(long)]
     backend: Option<BackendKind>,
+    /// Classify every example of this data file (in the run's data format) instead of
+    /// sentences; relative paths that do not exist here are looked up like the run's data.
+    #[arg(long, conflicts_with = "sentences")]
+    data: Option<PathBuf>,
+    /// `labels`: one predicted class index per line, nothing else (the format benchmark scripts
+    /// such as TweetEval's `evaluation_script.py` read).
+    #[arg(long, value_enum, default_value = "table", conflicts_with = "json")]
+    format: Format,
     /// Sentences to classify; read from stdin (one per line) when none are given.
     sentences: Vec<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Table,
+    Labels,
 }
 
 pub fn run(args: PredictArgs) -> anyhow::Result<()> {
@@ -39,6 +53,23 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
         (None, Some(weights)) => Predictor::from_weights(weights, args.backend, &report)?,
         (None, None) => anyhow::bail!("give --run DIR or --weights FILE"),
     };
+    let labels_only = |predictions: &[emojify_train::usage::predict::Prediction]| {
+        let mut out = String::with_capacity(predictions.len() * 3);
+        for p in predictions {
+            out.push_str(&p.label.to_string());
+            out.push('\n');
+        }
+        print!("{out}");
+    };
+    if let Some(data) = &args.data {
+        let predictions = predictor.predict_file(data, &report)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&predictions)?);
+        } else {
+            labels_only(&predictions);
+        }
+        return Ok(());
+    }
     let sentences = if args.sentences.is_empty() {
         let mut lines = Vec::new();
         for line in std::io::stdin().lock().lines() {
@@ -52,6 +83,10 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
         args.sentences
     };
     let predictions = predictor.predict_top(&sentences, args.top_k as usize)?;
+    if args.format == Format::Labels {
+        labels_only(&predictions);
+        return Ok(());
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&predictions)?);
         return Ok(());

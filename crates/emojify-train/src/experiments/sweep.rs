@@ -43,13 +43,14 @@ impl Sweep {
 
     /// A Markdown table: one row per seed, then min / median / max.
     pub fn markdown(&self) -> String {
-        let mut s =
-            String::from("| seed | train acc | test acc | seconds |\n|---:|---:|---:|---:|\n");
+        let mut s = String::from(
+            "| seed | train acc | test acc | test macro-F1 | seconds |\n|---:|---:|---:|---:|---:|\n",
+        );
         for r in &self.runs {
             let _ = writeln!(
                 s,
-                "| {} | {:.4} | {:.4} | {:.1} |",
-                r.seed, r.train_accuracy, r.test_accuracy, r.seconds
+                "| {} | {:.4} | {:.4} | {:.4} | {:.1} |",
+                r.seed, r.train_accuracy, r.test_accuracy, r.test_macro_f1, r.seconds
             );
         }
         let _ = writeln!(
@@ -60,6 +61,20 @@ impl Sweep {
             self.median(),
             self.max()
         );
+        let mut f1: Vec<f64> = self.runs.iter().map(|r| r.test_macro_f1).collect();
+        f1.sort_by(f64::total_cmp);
+        if let (Some(lo), Some(hi)) = (f1.first(), f1.last()) {
+            let n = f1.len();
+            let mid = if n % 2 == 1 {
+                f1[n / 2]
+            } else {
+                (f1[n / 2 - 1] + f1[n / 2]) / 2.0
+            };
+            let _ = writeln!(
+                s,
+                "test macro-F1 over {n} seeds: min {lo:.4} · median {mid:.4} · max {hi:.4}"
+            );
+        }
         s
     }
 
@@ -115,6 +130,7 @@ mod tests {
             epochs: 1,
             train_accuracy: 1.0,
             test_accuracy,
+            test_macro_f1: test_accuracy,
             final_loss: 0.0,
             seconds: 0.0,
             trainable_params: 0,

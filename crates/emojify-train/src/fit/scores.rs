@@ -97,6 +97,24 @@ pub fn per_class(matrix: &[Vec<usize>]) -> Vec<(f64, f64, f64, usize)> {
         .collect()
 }
 
+/// Macro-averaged F1 as scikit-learn's `classification_report` computes it (TweetEval's official
+/// metric): the mean of the per-class F1 over the classes that occur among the expected or the
+/// predicted labels (a class in neither is left out; one never predicted scores 0).
+pub fn macro_f1(labels: &[usize], predicted: &[usize], classes: usize) -> f64 {
+    let matrix = confusion(labels, predicted, classes);
+    let seen: Vec<f64> = per_class(&matrix)
+        .into_iter()
+        .enumerate()
+        .filter(|&(c, (_, _, _, support))| support > 0 || matrix.iter().any(|row| row[c] > 0))
+        .map(|(_, (_, _, f1, _))| f1)
+        .collect();
+    if seen.is_empty() {
+        0.0
+    } else {
+        seen.iter().sum::<f64>() / seen.len() as f64
+    }
+}
+
 /// Expected calibration error and the `bins` equal-width bins of the top probability.
 pub fn calibration(
     probs: &[Vec<f32>],
@@ -140,6 +158,17 @@ pub fn calibration(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn macro_f1_averages_the_classes_seen_as_scikit_learn_does() {
+        // Class 0: P 2/3, R 1 → 0.8; class 1: predicted once, never right → 0; class 2 in
+        // neither list: left out, so the mean is over two classes, not three.
+        let f1 = macro_f1(&[0, 0, 1], &[0, 0, 0], 3);
+        assert!((f1 - 0.4).abs() < 1e-12, "{f1}");
+        let f1 = macro_f1(&[0, 1], &[1, 1], 3);
+        assert!((f1 - (0.0 + 2.0 / 3.0) / 2.0).abs() < 1e-12, "{f1}");
+        assert_eq!(macro_f1(&[], &[], 3), 0.0);
+    }
 
     #[test]
     fn confusion_and_accuracy() {

@@ -30,6 +30,8 @@ pub struct RunSummary {
     pub epochs: usize,
     pub train_accuracy: f64,
     pub test_accuracy: f64,
+    /// Macro-averaged F1 on the test split, as scikit-learn computes it (TweetEval's metric).
+    pub test_macro_f1: f64,
     pub final_loss: f64,
     /// Training wall-clock seconds, all epochs (evaluation excluded).
     pub seconds: f64,

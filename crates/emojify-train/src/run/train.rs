@@ -16,7 +16,7 @@ use crate::config::RunConfig;
 use crate::fit::epoch::{EpochProgress, epoch_len, train_epoch_from};
 use crate::fit::model::build_model;
 use crate::fit::probabilities::{predicted, probabilities};
-use crate::fit::scores::{accuracy, confusion, format_confusion};
+use crate::fit::scores::{accuracy, confusion, format_confusion, macro_f1};
 use crate::fit::setup::Training;
 use crate::fit::weights::{load_weights_bytes, weights_bytes};
 use crate::inputs::embedding::stores_embedding;
@@ -488,6 +488,7 @@ impl Session<'_> {
             epochs: config.train.epochs,
             train_accuracy: accuracy(&i.train.labels, &predicted(&train_probs)),
             test_accuracy: accuracy(&i.test.labels, &test_predicted),
+            test_macro_f1: macro_f1(&i.test.labels, &test_predicted, config.num_classes()),
             final_loss: metrics.last().map_or(0.0, |m| m.loss),
             seconds: metrics.iter().map(|m| m.seconds).sum::<f64>() + extra_seconds,
             trainable_params,

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::fit::probabilities::predicted;
 use crate::fit::scores::{
-    CalibrationBin, accuracy, argmax, calibration, confusion, format_confusion, per_class,
+    CalibrationBin, accuracy, argmax, calibration, confusion, format_confusion, macro_f1, per_class,
 };
 use crate::inputs::splits::load_file;
 use crate::run::open::TrainedRun;
@@ -111,7 +111,7 @@ pub fn evaluate(run: &TrainedRun, path: &Path, obs: &dyn Observer) -> anyhow::Re
         file: path.display().to_string(),
         examples: split.labels.len(),
         accuracy: accuracy(&split.labels, &guesses),
-        macro_f1: scores.iter().map(|c| c.f1).sum::<f64>() / classes.max(1) as f64,
+        macro_f1: macro_f1(&split.labels, &guesses, classes),
         classes: scores,
         confusion: matrix,
         ece,

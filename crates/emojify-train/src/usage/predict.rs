@@ -194,6 +194,19 @@ impl Predictor {
             .collect()
     }
 
+    /// Classifies every example of a data file in the run's format (`sentence,label`, TweetEval's
+    /// text and labels files, `class,…` rows): the file's own labels are read (and checked) but
+    /// not used, so the answers can be scored elsewhere, by the official script for one.
+    pub fn predict_file(
+        &self,
+        path: &std::path::Path,
+        obs: &dyn emojify_data::Observer,
+    ) -> anyhow::Result<Vec<Prediction>> {
+        let split = crate::inputs::splits::load_file(&self.config, &self.embeddings, path, obs)?;
+        let texts: Vec<String> = split.examples.iter().map(|e| e.text.clone()).collect();
+        self.classify(&texts, split.encoded, 1)
+    }
+
     /// The number of classes the model tells apart.
     pub fn classes(&self) -> usize {
         self.config.num_classes()
