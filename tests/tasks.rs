@@ -444,6 +444,26 @@ fn tweeteval_text_and_labels_files_train_and_evaluate() {
         "{in_summary} against {official}"
     );
 
+    // Cross-validation can choose by macro-F1 (on the training split's folds only).
+    let (ok, table, err) = emojify(&[
+        "cv",
+        "--config",
+        path(&file),
+        "--folds",
+        "2",
+        "--seeds",
+        "1",
+        "--epochs",
+        "2",
+        "--metric",
+        "macro-f1",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        table.contains("mean validation macro-F1") && table.contains("best val macro-F1"),
+        "{table}"
+    );
+
     // The mapping decides what a class index means: other labels are refused.
     let mut swapped = emoji.clone();
     swapped.swap(0, 1);

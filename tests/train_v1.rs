@@ -38,7 +38,7 @@ fn v1_learns_emojiset_and_predicts_from_its_run_directory() {
     let metrics = std::fs::read_to_string(dir.join(run_dir::METRICS_FILE)).expect("metrics");
     assert_eq!(
         metrics.lines().next(),
-        Some("epoch,loss,train_acc,test_acc,seconds")
+        Some("epoch,loss,train_acc,test_acc,test_macro_f1,seconds")
     );
     assert_eq!(metrics.lines().count(), config.train.epochs + 1);
     let predictions = std::fs::read_to_string(dir.join(run_dir::PREDICTIONS_FILE)).expect("preds");

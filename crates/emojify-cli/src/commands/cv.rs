@@ -19,6 +19,10 @@ pub struct CvArgs {
     /// data.extra_train's are in every fold's training).
     #[arg(long, default_value = "all")]
     folds_over: FoldsOver,
+    /// What the curves measure and the best epoch is chosen by: accuracy, or macro-f1 (every
+    /// class alike, as TweetEval scores).
+    #[arg(long, default_value = "accuracy")]
+    metric: cv::Metric,
     /// Seeds 1..=N per fold.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
     seeds: u64,
@@ -68,6 +72,7 @@ pub fn run(args: CvArgs) -> anyhow::Result<()> {
                 .collect(),
             config.train.average_from,
         ),
+        metric: args.metric,
     };
     let folds = args.folds;
     let results = cv::cross_validate(
@@ -85,10 +90,11 @@ pub fn run(args: CvArgs) -> anyhow::Result<()> {
     };
     println!(
         "{} on {}: {folds}-fold cross-validation on {over}, seeds 1..={}, \
-         mean validation accuracy:\n",
+         mean validation {}:\n",
         config.name,
         config.backend,
-        seeds.len()
+        seeds.len(),
+        args.metric.name()
     );
     print!("{}", cv::markdown(&results, args.every, cv::Curve::Mean));
     if seeds.len() > 1 {

@@ -11,16 +11,58 @@ use crate::config::RunConfig;
 use crate::fit::epoch::train_epoch;
 use crate::fit::optim::Averaging;
 use crate::fit::probabilities::{predicted, probabilities};
-use crate::fit::scores::accuracy;
+use crate::fit::scores::{accuracy, macro_f1};
 use crate::fit::setup::Training;
 use crate::inputs::splits::load_data;
 use crate::run::plot;
 use crate::strategies::folds::{FoldsOver, fold_indices, subset};
 use crate::strategies::pretrain;
 
+/// What a validation curve measures, and so what the best epoch and setting are chosen by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Metric {
+    #[default]
+    Accuracy,
+    /// Macro-averaged F1 (scikit-learn's): every class counts alike, as in TweetEval.
+    MacroF1,
+}
+
+impl Metric {
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Accuracy => "accuracy",
+            Metric::MacroF1 => "macro-F1",
+        }
+    }
+
+    fn score(self, labels: &[usize], predicted: &[usize], classes: usize) -> f64 {
+        match self {
+            Metric::Accuracy => accuracy(labels, predicted),
+            Metric::MacroF1 => macro_f1(labels, predicted, classes),
+        }
+    }
+}
+
+impl std::str::FromStr for Metric {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "accuracy" => Ok(Metric::Accuracy),
+            "macro-f1" => Ok(Metric::MacroF1),
+            _ => Err(format!(
+                "unknown metric `{s}` (expected accuracy or macro-f1)"
+            )),
+        }
+    }
+}
+
 /// One grid point's validation curve, averaged over folds and seeds.
 #[derive(Debug, Clone, Serialize)]
 pub struct CvResult {
+    /// What the curves measure (the fields keep their `_acc` names for older readers).
+    pub metric: Metric,
     pub dropout: f64,
     pub learning_rate: f64,
     pub batch_size: usize,
@@ -50,6 +92,8 @@ pub struct Grid {
     pub learning_rates: Vec<f64>,
     pub batch_sizes: Vec<usize>,
     pub average_from: Vec<Option<usize>>,
+    /// What every point is scored by.
+    pub metric: Metric,
 }
 
 impl Grid {
@@ -89,6 +133,7 @@ pub fn cross_validate(
     epochs: usize,
     obs: &dyn Observer,
 ) -> anyhow::Result<Vec<CvResult>> {
+    let (classes, metric) = (config.num_classes(), grid.metric);
     anyhow::ensure!(
         grid.batch_sizes.iter().all(|&b| b >= 1),
         "--batch-size values must be at least 1"
@@ -156,7 +201,8 @@ pub fn cross_validate(
                         avg.end_of_epoch(&model, epoch + 1);
                         let probs =
                             probabilities(&avg.evaluated(&model), &fold_val.encoded, &device)?;
-                        tally.single[epoch] += accuracy(&fold_val.labels, &predicted(&probs));
+                        tally.single[epoch] +=
+                            metric.score(&fold_val.labels, &predicted(&probs), classes);
                         let total = &mut summed[epoch];
                         if total.is_empty() {
                             *total = probs;
@@ -172,13 +218,14 @@ pub fn cross_validate(
             }
             for (tally, summed) in tallies.iter_mut().zip(&summed) {
                 for (acc, total) in tally.ensemble.iter_mut().zip(summed) {
-                    *acc += accuracy(&fold_val.labels, &predicted(total));
+                    *acc += metric.score(&fold_val.labels, &predicted(total), classes);
                 }
             }
         }
         let runs = (folds * seeds.len()) as f64;
         for (&average_from, tally) in options.iter().zip(tallies) {
             results.push(CvResult {
+                metric,
                 dropout,
                 learning_rate,
                 batch_size,
@@ -224,7 +271,13 @@ pub fn markdown(results: &[CvResult], every: usize, which: Curve) -> String {
     for e in &shown {
         let _ = write!(s, " ep {e} |");
     }
-    s.push_str(" best epoch | best val acc |\n|---:|---:|---:|---:|");
+    let metric = results.first().map_or(Metric::Accuracy, |r| r.metric);
+    let name = if metric == Metric::Accuracy {
+        "acc"
+    } else {
+        metric.name()
+    };
+    let _ = write!(s, " best epoch | best val {name} |\n|---:|---:|---:|---:|");
     s.push_str(&"---:|".repeat(shown.len() + 2));
     s.push('\n');
     for r in results {
@@ -290,6 +343,7 @@ mod tests {
     #[test]
     fn best_epoch_is_the_earliest_maximum() {
         let r = CvResult {
+            metric: Metric::Accuracy,
             dropout: 0.5,
             learning_rate: 0.001,
             batch_size: 32,
@@ -299,10 +353,18 @@ mod tests {
         };
         assert_eq!(best_epoch(&r.mean_val_acc), (2, 0.8));
         assert_eq!(best_epoch(&r.ensemble_val_acc), (2, 0.8));
-        let table = markdown(&[r], 2, Curve::Ensemble);
+        let table = markdown(std::slice::from_ref(&r), 2, Curve::Ensemble);
         assert!(
             table.contains("| 0.5 | 0.001 | 32 | off | 0.8000 | 0.8000 | 2 | 0.8000 |"),
             "{table}"
         );
+        assert!(table.contains("best val acc"), "{table}");
+        let f1 = CvResult {
+            metric: Metric::MacroF1,
+            ..r.clone()
+        };
+        assert!(markdown(&[f1], 2, Curve::Mean).contains("best val macro-F1"));
+        assert_eq!("macro-f1".parse::<Metric>(), Ok(Metric::MacroF1));
+        assert!("f1".parse::<Metric>().is_err());
     }
 }

@@ -19,6 +19,9 @@ pub struct EpochMetrics {
     pub test_acc: f64,
     /// Wall-clock seconds of this epoch's training steps (evaluation excluded).
     pub seconds: f64,
+    /// Macro-averaged F1 on the test split (0 in checkpoints written before it was kept).
+    #[serde(default)]
+    pub test_macro_f1: f64,
 }
 
 /// What a finished run reports (also `summary.json`).
@@ -71,12 +74,13 @@ pub struct MemberSummary {
 }
 
 pub fn metrics_csv(metrics: &[EpochMetrics]) -> String {
-    let mut s = String::from("epoch,loss,train_acc,test_acc,seconds\n");
+    // Seconds stay the last column: the one thing that differs between two identical runs.
+    let mut s = String::from("epoch,loss,train_acc,test_acc,test_macro_f1,seconds\n");
     for m in metrics {
         let _ = writeln!(
             s,
-            "{},{:.6},{:.6},{:.6},{:.4}",
-            m.epoch, m.loss, m.train_acc, m.test_acc, m.seconds
+            "{},{:.6},{:.6},{:.6},{:.6},{:.4}",
+            m.epoch, m.loss, m.train_acc, m.test_acc, m.test_macro_f1, m.seconds
         );
     }
     s

@@ -124,7 +124,7 @@ fn epoch_panel(
     Ok(())
 }
 
-/// Loss (left) and train/test accuracy (right) per epoch.
+/// Loss (left) and train/test accuracy with test macro-F1 (right) per epoch.
 pub fn curves_png(metrics: &[EpochMetrics], title: &str, path: &Path) -> anyhow::Result<()> {
     let max_loss = metrics.iter().map(|m| m.loss).fold(0.0, f64::max).max(1e-3) * 1.05;
     let series = |name: &str, color: RGBColor, pick: fn(&EpochMetrics) -> f64| -> Line {
@@ -145,12 +145,13 @@ pub fn curves_png(metrics: &[EpochMetrics], title: &str, path: &Path) -> anyhow:
             &loss,
         )?;
         let acc = [
-            series("train", BLUE, |m| m.train_acc),
-            series("test", RED, |m| m.test_acc),
+            series("train accuracy", BLUE, |m| m.train_acc),
+            series("test accuracy", RED, |m| m.test_acc),
+            series("test macro-F1", GREEN, |m| m.test_macro_f1),
         ];
         epoch_panel(
             &right,
-            "accuracy",
+            "accuracy and test macro-F1",
             "accuracy",
             metrics.len(),
             0.0..1.0,

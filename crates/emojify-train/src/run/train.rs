@@ -316,12 +316,13 @@ impl Session<'_> {
         let loss = f64::from(loss_sum) / epoch_len(train, self.config) as f64;
         fitting.averaging.end_of_epoch(&fitting.model, epoch);
         let valid = fitting.averaging.evaluated(&fitting.model);
-        let score = |split: &Split| -> anyhow::Result<f64> {
-            let probs = probabilities(&valid, &split.encoded, device)?;
-            Ok(accuracy(&split.labels, &predicted(&probs)))
+        let guesses = |split: &Split| -> anyhow::Result<Vec<usize>> {
+            Ok(predicted(&probabilities(&valid, &split.encoded, device)?))
         };
-        let train_acc = score(train)?;
-        let test_acc = score(test)?;
+        let train_acc = accuracy(&train.labels, &guesses(train)?);
+        let test_guesses = guesses(test)?;
+        let test_acc = accuracy(&test.labels, &test_guesses);
+        let test_macro_f1 = macro_f1(&test.labels, &test_guesses, self.config.num_classes());
         if !loss.is_finite() {
             self.report.abandoned();
             anyhow::bail!("training diverged at epoch {epoch}: loss is {loss}");
@@ -332,6 +333,7 @@ impl Session<'_> {
             train_acc,
             test_acc,
             seconds,
+            test_macro_f1,
         })
     }
 
