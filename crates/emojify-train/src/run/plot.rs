@@ -168,34 +168,70 @@ pub fn confusion_png(
     title: &str,
     path: &Path,
 ) -> anyhow::Result<()> {
-    render_png(path, (640, 600), |root| {
+    // Sized by the class count, so 20 classes stay as readable as 5: cells of at least 34 px,
+    // counts in a font that fits them, and with many long names the columns numbered (the rows
+    // carry number and name) instead of names written over each other.
+    let count = names.len().max(1);
+    let side = (count as u32 * 34).max(440);
+    let cell = f64::from(side) / count as f64;
+    let numbered = count > 6 && names.iter().any(|n| n.chars().count() > 4);
+    let row_names: Vec<String> = if numbered {
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("{n} {i}"))
+            .collect()
+    } else {
+        names.to_vec()
+    };
+    let column_names: Vec<String> = if numbered {
+        (0..count).map(|i| i.to_string()).collect()
+    } else {
+        names.to_vec()
+    };
+    let axis_font = if count > 10 { 13 } else { 15 };
+    let longest = row_names
+        .iter()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(1) as u32;
+    let y_area = (longest * axis_font * 6 / 10 + 20).max(60);
+    let count_font = (cell * 0.42).clamp(10.0, 22.0) as u32;
+    render_png(path, (side + y_area + 60, side + 130), |root| {
         root.fill(&WHITE).map_err(s)?;
         let n = names.len() as f64;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 20))
             .margin(15)
-            .x_label_area_size(60)
-            .y_label_area_size(120)
+            .x_label_area_size(55)
+            .y_label_area_size(y_area)
             .build_cartesian_2d(-0.5..n - 0.5, -0.5..n - 0.5)
             .map_err(s)?;
-        let label = |v: &f64| {
+        let label = |list: &[String], v: &f64| {
             let i = v.round();
             if (v - i).abs() < 1e-6 && i >= 0.0 {
-                names.get(i as usize).cloned().unwrap_or_default()
+                list.get(i as usize).cloned().unwrap_or_default()
             } else {
                 String::new()
             }
         };
+        let column_label = |v: &f64| label(&column_names, v);
         // Rows top to bottom in class order: row r sits at y = n - 1 - r.
-        let row_label = |v: &f64| label(&(n - 1.0 - v));
+        let row_label = |v: &f64| label(&row_names, &(n - 1.0 - v));
+        let predicted = if numbered {
+            "predicted (class number)"
+        } else {
+            "predicted"
+        };
         chart
             .configure_mesh()
             .disable_mesh()
             .x_labels(names.len())
             .y_labels(names.len())
-            .x_label_formatter(&label)
+            .x_label_formatter(&column_label)
             .y_label_formatter(&row_label)
-            .x_desc("predicted")
+            .label_style(("sans-serif", axis_font))
+            .x_desc(predicted)
             .y_desc("expected")
             .draw()
             .map_err(s)?;
@@ -215,7 +251,7 @@ pub fn confusion_png(
                         color.mix(0.1 + 0.85 * shade).filled(),
                     )))
                     .map_err(s)?;
-                let style = TextStyle::from(("sans-serif", 22).into_font())
+                let style = TextStyle::from(("sans-serif", count_font).into_font())
                     .pos(Pos::new(HPos::Center, VPos::Center));
                 chart
                     .draw_series(std::iter::once(Text::new(count.to_string(), (x, y), style)))
