@@ -3,41 +3,26 @@
 
 mod common;
 
-fn bench(
-    extra: &[&str],
-) -> (
+/// What a bench run leaves: its stdout, `bench.json`, the output folder, and the temporary
+/// folder holding it.
+type Bench = (
     String,
     serde_json::Value,
     std::path::PathBuf,
     tempfile::TempDir,
-) {
+);
+
+fn bench(extra: &[&str]) -> Bench {
     bench_with(extra, &[])
 }
 
 /// [`bench`] with extra environment variables for the binary.
-fn bench_with(
-    extra: &[&str],
-    env: &[(&str, &std::ffi::OsStr)],
-) -> (
-    String,
-    serde_json::Value,
-    std::path::PathBuf,
-    tempfile::TempDir,
-) {
+fn bench_with(extra: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Bench {
     bench_on("emojify_v2.toml", extra, env)
 }
 
 /// [`bench_with`] on another config of `configs/`.
-fn bench_on(
-    config: &str,
-    extra: &[&str],
-    env: &[(&str, &std::ffi::OsStr)],
-) -> (
-    String,
-    serde_json::Value,
-    std::path::PathBuf,
-    tempfile::TempDir,
-) {
+fn bench_on(config: &str, extra: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Bench {
     let dir = tempfile::tempdir().expect("tmp");
     let out = dir.path().join("bench");
     let config = common::root().join("configs").join(config);

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use emojify_train::backend::{BackendKind, WgpuChoice};
-use emojify_train::experiments::bench::{Cpu, reference_python};
+use emojify_train::experiments::bench::{Cpu, json_from, reference_python};
 use emojify_train::experiments::encoder_bench::{
     EncoderBenchSpec, EncoderRow, default_texts, encoder_markdown, run_encoder_worker,
 };
@@ -89,7 +89,10 @@ pub fn run(args: BenchEncoderArgs) -> anyhow::Result<()> {
         if let Some(t) = args.threads {
             cmd.env("RAYON_NUM_THREADS", t.to_string());
         }
-        rows.extend(read_rows(&mut cmd, &format!("the {backend} worker"))?);
+        rows.extend(json_from::<Vec<EncoderRow>>(
+            &mut cmd,
+            &format!("the {backend} worker"),
+        )?);
     }
     if args.compare_pytorch {
         anyhow::ensure!(
@@ -105,7 +108,10 @@ pub fn run(args: BenchEncoderArgs) -> anyhow::Result<()> {
             .arg(&dir)
             .arg("--spec")
             .arg(&spec_json);
-        rows.extend(read_rows(&mut cmd, "the PyTorch reference")?);
+        rows.extend(json_from::<Vec<EncoderRow>>(
+            &mut cmd,
+            "the PyTorch reference",
+        )?);
     }
     let table = encoder_markdown(&rows, &spec, &Cpu::detect());
     print!("{table}");
@@ -120,16 +126,4 @@ pub fn run(args: BenchEncoderArgs) -> anyhow::Result<()> {
     emojify_data::atomic::write_bytes_atomic(&args.out.join("bench-encoder.md"), table.as_bytes())?;
     eprintln!("wrote {}/bench-encoder.{{md,json}}", args.out.display());
     Ok(())
-}
-
-/// Runs `cmd` (stderr passed through) and reads the rows on its last stdout line.
-fn read_rows(cmd: &mut std::process::Command, what: &str) -> anyhow::Result<Vec<EncoderRow>> {
-    let out = cmd
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .with_context(|| format!("starting {what}"))?;
-    anyhow::ensure!(out.status.success(), "{what} failed ({})", out.status);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout.lines().last().unwrap_or_default();
-    serde_json::from_str(line).with_context(|| format!("reading the result of {what}: {line}"))
 }

@@ -386,6 +386,15 @@ pub fn run_worker(spec: &BenchSpec, backend: BackendKind) -> anyhow::Result<Benc
 
 /// Runs `cmd` (stderr passed through) and reads the [`BenchRow`] on its last stdout line.
 pub fn row_from(cmd: &mut std::process::Command, what: &str) -> anyhow::Result<BenchRow> {
+    json_from(cmd, what)
+}
+
+/// Runs `cmd` (stderr passed through) and reads the JSON value on its last stdout line: how a
+/// bench hears from the process it measured in.
+pub fn json_from<T: serde::de::DeserializeOwned>(
+    cmd: &mut std::process::Command,
+    what: &str,
+) -> anyhow::Result<T> {
     let out = cmd
         .stderr(std::process::Stdio::inherit())
         .output()
