@@ -267,6 +267,13 @@ fn mnist_cnn_learns_digits_from_one_file_and_predicts_a_row_of_pixels() {
         );
     }
 
+    // `text` decorates sentences: a run over pixels is refused, pointing at `predict`.
+    let (ok, _, err) = emojify(&["text", "--run", path(&run), "hello there"]);
+    assert!(
+        !ok && err.contains("pixels-csv") && err.contains("emojify predict"),
+        "{err}"
+    );
+
     // The lab's point: a 1×1 kernel sees one pixel, and the network is clearly worse for it.
     let narrow = train(&common::config("mnist_cnn_1x1.toml", out.path()), &Silent)
         .expect("trains")

@@ -31,6 +31,16 @@ pub fn run(args: TextArgs) -> anyhow::Result<()> {
         None => RunDir::latest(Path::new("runs"))?.path().to_path_buf(),
     };
     let predictor = Predictor::from_run(&run, args.backend, &Terminal::stderr())?;
+    anyhow::ensure!(
+        !predictor.config.data.kind.numeric(),
+        "{}: `text` decorates the sentences of a message, and this run classifies rows of numbers \
+         (data.kind = \"{}\"); use `emojify predict --run {}` with the numbers",
+        run.display(),
+        serde_json::to_value(predictor.config.data.kind)?
+            .as_str()
+            .unwrap_or("numbers"),
+        run.display()
+    );
     let message = match args.message {
         Some(m) => m,
         None => std::io::read_to_string(std::io::stdin()).context("reading stdin")?,
