@@ -325,29 +325,13 @@ fn wheel_record<R: std::io::Read + std::io::Seek>(
     Ok(hashes)
 }
 
-/// RFC 4648 §5 base64 (no padding) as lowercase hex; `None` if it is not that.
+/// A RECORD hash (RFC 4648 §5 base64, no padding) as lowercase hex; `None` if it is not that.
 fn urlsafe_base64_to_hex(text: &str) -> Option<String> {
-    let mut bits = 0u32;
-    let mut count = 0;
-    let mut hex = String::new();
-    for c in text.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'-' => 62,
-            b'_' => 63,
-            b'=' => continue,
-            _ => return None,
-        };
-        bits = (bits << 6) | u32::from(v);
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            hex.push_str(&format!("{:02x}", (bits >> count) & 0xff));
-        }
-    }
-    Some(hex)
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text.trim_end_matches('='))
+        .ok()?;
+    Some(crate::hash::hex(&bytes))
 }
 
 #[cfg(test)]

@@ -33,7 +33,9 @@ pub use holdout::{Holdout, stratified_split};
 pub use observe::{Event, Observer, Silent};
 pub use paths::DataDir;
 pub use sentences::split_sentences;
-pub use sequence_csv::{SequenceCsv, SequenceExample, StepKind, read_sequence_csv};
+pub use sequence_csv::{
+    SequenceCsv, SequenceExample, StepKind, pixel_name, read_sequence_csv, scale_pixel,
+};
 pub use subword::{SubwordBatch, SubwordTokenizer};
 pub use text_labels::{read_mapping, read_text_labels};
 pub use tokenizer::tokenize;

@@ -136,7 +136,7 @@ fn check_header(record: &csv::ByteRecord, kind: StepKind) -> Result<usize, Strin
             ));
         }
         for (i, field) in record.iter().skip(1).enumerate() {
-            let expected = format!("{}x{}", i / width + 1, i % width + 1);
+            let expected = pixel_name(i, width);
             if field.trim_ascii() != expected.as_bytes() {
                 return Err(format!(
                     "header column {} is `{}`, expected `{expected}` (pixels named row x \
@@ -148,6 +148,20 @@ fn check_header(record: &csv::ByteRecord, kind: StepKind) -> Result<usize, Strin
         }
     }
     Ok(record.len())
+}
+
+/// Pixel `index` (0-based, row-major) of a `width`-wide image as headers and errors name it:
+/// `row x column`, 1-based.
+pub fn pixel_name(index: usize, width: usize) -> String {
+    format!("{}x{}", index / width + 1, index % width + 1)
+}
+
+/// A pixel value scaled to [0, 1], or `None` when it is outside `0..=max`: the one rule for the
+/// data files and for pixels typed at prediction time.
+pub fn scale_pixel(value: f32, max: u16) -> Option<f32> {
+    (0.0..=f32::from(max))
+        .contains(&value)
+        .then(|| value / f32::from(max))
 }
 
 type Row = (usize, Vec<f32>, Vec<String>);
@@ -197,16 +211,14 @@ fn parse_row(
                 }
             }
             StepKind::Pixels { width, max, .. } => {
-                let pixel = i - 1;
-                let at = || format!("pixel {}x{}", pixel / width + 1, pixel % width + 1);
+                let at = || format!("pixel {}", pixel_name(i - 1, width));
                 let v: f32 = text
                     .trim()
                     .parse()
                     .map_err(|_| format!("{}: `{text}` is not a number", at()))?;
-                if !(0.0..=f32::from(max)).contains(&v) {
-                    return Err(format!("{}: `{text}` is outside 0–{max}", at()));
-                }
-                values.push(v / f32::from(max));
+                let scaled = scale_pixel(v, max)
+                    .ok_or_else(|| format!("{}: `{text}` is outside 0–{max}", at()))?;
+                values.push(scaled);
             }
         }
     }

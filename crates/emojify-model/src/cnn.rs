@@ -43,19 +43,52 @@ pub struct CnnClassifier {
     pub image: [usize; 2],
 }
 
-impl CnnConfig {
-    /// The shape after each layer: `(height, width)` after convolution `i`, then after its pool.
-    fn shapes(&self) -> Vec<([usize; 2], [usize; 2])> {
-        let (mut h, mut w) = (self.height, self.width);
-        let mut out = Vec::new();
-        for (i, &k) in self.kernels.iter().enumerate() {
-            (h, w) = ((h + 1).saturating_sub(k), (w + 1).saturating_sub(k));
-            let conv = [h, w];
-            let p = self.pools.get(i).copied().unwrap_or(1).max(1);
-            (h, w) = (h / p, w / p);
-            out.push((conv, [h, w]));
+/// The max-pooling window after convolution `i` (1, or `pools` too short: none).
+fn pool(pools: &[usize], i: usize) -> usize {
+    pools.get(i).copied().unwrap_or(1).max(1)
+}
+
+/// One layer's `[height, width]` after its convolution, then after its max-pool.
+pub type LayerShape = ([usize; 2], [usize; 2]);
+
+/// `(height, width)` after each convolution (square `kernels[i]`, stride 1, no padding) and after
+/// its max-pool, for a `height × width` image; or why a kernel or pool does not fit what reaches
+/// it, naming the layer (`[i] …`). The config check and the network's own sizes both read this.
+pub fn layer_shapes(
+    height: usize,
+    width: usize,
+    kernels: &[usize],
+    pools: &[usize],
+) -> Result<Vec<LayerShape>, String> {
+    let (mut h, mut w) = (height, width);
+    let mut out = Vec::with_capacity(kernels.len());
+    for (i, &k) in kernels.iter().enumerate() {
+        if k > h || k > w {
+            return Err(format!(
+                "[{i}] = {k} is larger than the {h}×{w} input of convolution {}",
+                i + 1
+            ));
         }
-        out
+        (h, w) = (h - k + 1, w - k + 1);
+        let conv = [h, w];
+        let p = pool(pools, i);
+        if p > h || p > w {
+            return Err(format!(
+                "[{i}]: pooling {p}×{p} does not fit the {h}×{w} output of convolution {}",
+                i + 1
+            ));
+        }
+        (h, w) = (h / p, w / p);
+        out.push((conv, [h, w]));
+    }
+    Ok(out)
+}
+
+impl CnnConfig {
+    /// The shape after each layer (empty for kernels that do not fit, which the caller's config
+    /// check has refused).
+    fn shapes(&self) -> Vec<LayerShape> {
+        layer_shapes(self.height, self.width, &self.kernels, &self.pools).unwrap_or_default()
     }
 
     /// Glorot-uniform kernels (fan-in `in·k·k`, fan-out `out·k·k`, as Keras) and zero biases.
@@ -86,7 +119,7 @@ impl CnnConfig {
         CnnClassifier {
             convs,
             pools: (0..self.channels.len())
-                .map(|i| self.pools.get(i).copied().unwrap_or(1).max(1))
+                .map(|i| pool(&self.pools, i))
                 .collect(),
             dense,
             dropout: self.dropout,

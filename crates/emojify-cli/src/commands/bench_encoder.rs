@@ -113,11 +113,12 @@ pub fn run(args: BenchEncoderArgs) -> anyhow::Result<()> {
             "the PyTorch reference",
         )?);
     }
-    let table = encoder_markdown(&rows, &spec, &Cpu::detect());
+    let cpu = Cpu::detect();
+    let table = encoder_markdown(&rows, &spec, &cpu);
     print!("{table}");
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
-    let json = serde_json::json!({ "cpu": Cpu::detect(), "spec": { "batches": spec.batches,
+    let json = serde_json::json!({ "cpu": cpu, "spec": { "batches": spec.batches,
         "sentences": spec.sentences, "reps": spec.reps, "threads": spec.threads }, "rows": rows });
     emojify_data::atomic::write_bytes_atomic(
         &args.out.join("bench-encoder.json"),

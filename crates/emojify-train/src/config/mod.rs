@@ -186,12 +186,12 @@ impl RunConfig {
             }
         }
         match kind {
-            DataKind::Emojiset | DataKind::TextLabels if e.is_none() => Err(fail(
+            k if k.sentences() && e.is_none() => Err(fail(
                 "embedding",
                 "source",
                 "`none` has no words to look sentences up in; name a GloVe source".into(),
             )),
-            DataKind::SequenceCsv | DataKind::PixelsCsv if !e.is_none() => Err(fail(
+            k if k.numeric() && !e.is_none() => Err(fail(
                 "embedding",
                 "source",
                 "must be \"none\": numbers are fed to the model as they are".into(),
@@ -201,23 +201,14 @@ impl RunConfig {
                 "oov",
                 "must be \"oov-token\" for tokens-csv (unseen words become the `OOV` token)".into(),
             )),
-            DataKind::Emojiset
-            | DataKind::TextLabels
-            | DataKind::SequenceCsv
-            | DataKind::PixelsCsv
-                if oov_token =>
-            {
-                Err(fail(
-                    "data",
-                    "oov",
-                    "`oov-token` needs a vocabulary with an `OOV` token (tokens-csv); use skip or \
+            k if k != DataKind::TokensCsv && oov_token => Err(fail(
+                "data",
+                "oov",
+                "`oov-token` needs a vocabulary with an `OOV` token (tokens-csv); use skip or \
                      unk"
-                    .into(),
-                ))
-            }
-            DataKind::SequenceCsv | DataKind::TokensCsv | DataKind::PixelsCsv
-                if matches!(self.model, ModelConfig::MeanEmbedding {}) =>
-            {
+                .into(),
+            )),
+            k if !k.sentences() && matches!(self.model, ModelConfig::MeanEmbedding {}) => {
                 Err(fail(
                     "model",
                     "kind",

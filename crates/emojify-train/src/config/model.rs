@@ -108,28 +108,11 @@ impl ModelConfig {
         else {
             return Ok(None);
         };
-        let (mut h, mut w) = (height, width);
-        for (i, (&k, &c)) in kernels.iter().zip(channels).enumerate() {
-            if k > h || k > w {
-                return Err(format!(
-                    "[{i}] = {k} is larger than the {h}×{w} input of convolution {}",
-                    i + 1
-                ));
-            }
-            (h, w) = (h - k + 1, w - k + 1);
-            let p = pools.get(i).copied().unwrap_or(1);
-            if p > h || p > w {
-                return Err(format!(
-                    "[{i}]: pooling {p}×{p} does not fit the {h}×{w} output of convolution {}",
-                    i + 1
-                ));
-            }
-            (h, w) = (h / p, w / p);
-            if i + 1 == channels.len() {
-                return Ok(Some([h, w, c]));
-            }
-        }
-        Ok(None)
+        let shapes = emojify_model::cnn::layer_shapes(height, width, kernels, pools)?;
+        Ok(shapes
+            .last()
+            .zip(channels.last())
+            .map(|((_, [h, w]), &c)| [*h, *w, c]))
     }
 
     /// Checks of `[model]`'s own keys.

@@ -197,7 +197,8 @@ fn parse_cpuinfo(text: &str) -> (Option<String>, Option<u32>, Option<u32>) {
     )
 }
 
-fn median(values: &mut [f64]) -> f64 {
+/// The median (mean of the two middle values for an even count; NaN for none).
+pub(crate) fn median(values: &mut [f64]) -> f64 {
     if values.is_empty() {
         return f64::NAN;
     }

@@ -9,7 +9,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{BackendKind, WgpuChoice};
-use crate::experiments::bench::{Cpu, peak_rss_mib};
+use crate::experiments::bench::{Cpu, median, peak_rss_mib};
 use crate::inputs::encoder::{DEFAULT_MAX_TOKENS, load_minilm};
 
 /// What one run measures; shared by the parent, its worker processes and the PyTorch script.
@@ -93,8 +93,7 @@ pub fn run_encoder_worker(
                 encoder.embed(&work[..n], batch, &device)?;
                 times.push(t.elapsed().as_secs_f64());
             }
-            times.sort_by(f64::total_cmp);
-            per_s.push((batch, n as f64 / times[times.len() / 2]));
+            per_s.push((batch, n as f64 / median(&mut times)));
         }
         rows.push(EncoderRow {
             backend: backend.to_string(),

@@ -17,28 +17,35 @@ pub struct Sweep {
 }
 
 impl Sweep {
-    fn sorted_test(&self) -> Vec<f64> {
-        let mut v: Vec<f64> = self.runs.iter().map(|s| s.test_accuracy).collect();
+    /// Min, median (mean of the two middle values for an even count) and max of one figure over
+    /// the seeds.
+    fn spread(&self, pick: fn(&RunSummary) -> f64) -> (f64, f64, f64) {
+        let mut v: Vec<f64> = self.runs.iter().map(pick).collect();
         v.sort_by(f64::total_cmp);
-        v
-    }
-
-    pub fn min(&self) -> f64 {
-        self.sorted_test().first().copied().unwrap_or(f64::NAN)
-    }
-
-    pub fn max(&self) -> f64 {
-        self.sorted_test().last().copied().unwrap_or(f64::NAN)
-    }
-
-    /// The median (mean of the two middle values for an even count).
-    pub fn median(&self) -> f64 {
-        let v = self.sorted_test();
-        match v.len() {
+        let median = match v.len() {
             0 => f64::NAN,
             n if n % 2 == 1 => v[n / 2],
             n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-        }
+        };
+        let (first, last) = (v.first(), v.last());
+        (
+            first.copied().unwrap_or(f64::NAN),
+            median,
+            last.copied().unwrap_or(f64::NAN),
+        )
+    }
+
+    pub fn min(&self) -> f64 {
+        self.spread(|r| r.test_accuracy).0
+    }
+
+    pub fn max(&self) -> f64 {
+        self.spread(|r| r.test_accuracy).2
+    }
+
+    /// The median test accuracy (mean of the two middle values for an even count).
+    pub fn median(&self) -> f64 {
+        self.spread(|r| r.test_accuracy).1
     }
 
     /// A Markdown table: one row per seed, then min / median / max.
@@ -61,20 +68,12 @@ impl Sweep {
             self.median(),
             self.max()
         );
-        let mut f1: Vec<f64> = self.runs.iter().map(|r| r.test_macro_f1).collect();
-        f1.sort_by(f64::total_cmp);
-        if let (Some(lo), Some(hi)) = (f1.first(), f1.last()) {
-            let n = f1.len();
-            let mid = if n % 2 == 1 {
-                f1[n / 2]
-            } else {
-                (f1[n / 2 - 1] + f1[n / 2]) / 2.0
-            };
-            let _ = writeln!(
-                s,
-                "test macro-F1 over {n} seeds: min {lo:.4} · median {mid:.4} · max {hi:.4}"
-            );
-        }
+        let (lo, mid, hi) = self.spread(|r| r.test_macro_f1);
+        let _ = writeln!(
+            s,
+            "test macro-F1 over {} seeds: min {lo:.4} · median {mid:.4} · max {hi:.4}",
+            self.runs.len()
+        );
         s
     }
 

@@ -10,7 +10,7 @@ use emojify_model::{
     Classifier, CnnConfig, InputLayer, LstmClassifierConfig, MeanEmbeddingConfig, MlpConfig,
 };
 
-use crate::config::{DataKind, ModelConfig, RunConfig};
+use crate::config::{ModelConfig, RunConfig};
 use crate::inputs::embedding::embedding_tensor;
 
 /// A freshly initialised model for the config.
@@ -31,12 +31,15 @@ pub fn build_model_from(
     device: &Device,
 ) -> Classifier {
     let classes = config.num_classes();
-    let input = || match config.data.kind {
-        DataKind::SequenceCsv | DataKind::PixelsCsv => InputLayer::Values { features: 1 },
-        DataKind::Emojiset | DataKind::TextLabels | DataKind::TokensCsv => InputLayer::Embedding {
-            matrix: matrix(),
-            trainable: config.embedding.trainable,
-        },
+    let input = || {
+        if config.data.kind.numeric() {
+            InputLayer::Values { features: 1 }
+        } else {
+            InputLayer::Embedding {
+                matrix: matrix(),
+                trainable: config.embedding.trainable,
+            }
+        }
     };
     match &config.model {
         ModelConfig::MeanEmbedding {} => Classifier::MeanEmbedding(

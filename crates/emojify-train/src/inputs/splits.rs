@@ -137,18 +137,14 @@ pub fn encode(config: &RunConfig, embeddings: &Embeddings, text: &str) -> anyhow
 
 /// Pixels typed at prediction time, checked and scaled as the data files' are.
 fn scale_pixels(values: Vec<f32>, width: usize, max: u16) -> anyhow::Result<Vec<f32>> {
-    let max = f32::from(max);
     values
         .into_iter()
         .enumerate()
         .map(|(i, v)| {
-            anyhow::ensure!(
-                (0.0..=max).contains(&v),
-                "pixel {}x{}: {v} is outside 0–{max}",
-                i / width + 1,
-                i % width + 1
-            );
-            Ok(v / max)
+            emojify_data::scale_pixel(v, max).ok_or_else(|| {
+                let at = emojify_data::pixel_name(i, width);
+                anyhow::anyhow!("pixel {at}: {v} is outside 0–{max}")
+            })
         })
         .collect()
 }
@@ -299,7 +295,21 @@ pub fn load_splits(
     let read = |p: &std::path::Path| -> anyhow::Result<LabelledCsv> {
         read_sentences(config, &dir.resolve(p)?)
     };
-    let mut train = split("train", read(&config.data.train)?, config, embeddings, obs)?;
+    let mut train_csv = read(&config.data.train)?;
+    let test_csv = match &config.data.test {
+        Some(test) => read(test)?,
+        None => {
+            let (kept, held) =
+                hold_out(config, std::mem::take(&mut train_csv.examples), |e| e.label);
+            train_csv.examples = kept;
+            LabelledCsv {
+                examples: held,
+                skipped: Vec::new(),
+                ..train_csv.clone()
+            }
+        }
+    };
+    let mut train = split("train", train_csv, config, embeddings, obs)?;
     for extra in &config.data.extra_train {
         let more = split("train", read(extra)?, config, embeddings, obs)?;
         train.examples.extend(more.examples);
@@ -310,23 +320,7 @@ pub fn load_splits(
         train.encoded.extend(more.encoded);
         train.skipped_rows += more.skipped_rows;
     }
-    let test = match &config.data.test {
-        Some(test) => split("test", read(test)?, config, embeddings, obs)?,
-        None => {
-            let rows = std::mem::take(&mut train.examples);
-            let encoded = std::mem::take(&mut train.encoded);
-            let (kept, held) = hold_out(config, rows.into_iter().zip(encoded).collect(), |r| {
-                r.0.label
-            });
-            let side = |name, rows: Vec<(Example, Encoded)>, skipped| {
-                let (examples, encoded) = rows.into_iter().unzip();
-                Split::new(name, examples, encoded, skipped)
-            };
-            let test = side("test", held, 0);
-            train = side("train", kept, train.skipped_rows);
-            test
-        }
-    };
+    let test = split("test", test_csv, config, embeddings, obs)?;
     Ok((train, test))
 }
 
